@@ -1,0 +1,327 @@
+"""Read, check and compile the codebook (``data/codebook.yml``).
+
+The codebook is the guidelines as data: procedures and conditions with their
+synonyms, claim types and categories with their cue patterns, certainty cues,
+clause breakers and the cues of text that is never a claim. This module turns
+the YAML into a :class:`Codebook` of compiled patterns, once per run, and
+refuses a broken codebook before any work starts with an error that names the
+entry at fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FLAGS = re.IGNORECASE
+MACRO = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+class CodebookError(ValueError):
+    """The codebook cannot be used; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One cue pattern of a category."""
+
+    name: str  # "efficacy#3": category and position, shown by `explain`
+    pattern: re.Pattern[str]
+    requires: re.Pattern[str] | None = None
+    weak: bool = False  # yields to the category's `weak_yields_to`
+
+
+@dataclass(frozen=True)
+class Category:
+    type: str
+    id: str
+    label: str
+    cues: tuple[Cue, ...]
+    exclude: tuple[re.Pattern[str], ...] = ()
+    condition_is_harm: bool = False
+    with_condition_becomes: str | None = None
+    weak_yields_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A certainty cue: a hedge or a negation, with the reach of its scope."""
+
+    name: str
+    pattern: re.Pattern[str]
+    scope: str = "forward"  # forward | phrase | clause
+    words: int = 3
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Canonical ids with their synonyms, compiled into one pattern."""
+
+    labels: dict[str, str]
+    pattern: re.Pattern[str]
+    ids_by_key: dict[str, str]
+
+    def canonical(self, surface: str) -> str:
+        return self.ids_by_key[_key(surface)]
+
+
+@dataclass(frozen=True)
+class Codebook:
+    path: str
+    version: str
+    sha256: str
+    procedures: Lexicon
+    conditions: Lexicon
+    types: dict[str, str]  # type id -> label
+    fixed_certainty: dict[str, str]  # type id -> certainty its claims always get
+    categories: tuple[Category, ...]
+    prefer: tuple[tuple[str, str], ...]
+    hedges: tuple[Trigger, ...]
+    negations: tuple[Trigger, ...]
+    pseudo: re.Pattern[str]
+    negation_window: int
+    breakers: re.Pattern[str]
+    subordinators: re.Pattern[str]
+    irrealis: re.Pattern[str]
+    reference_headings: re.Pattern[str]
+    background_subjects: re.Pattern[str]
+    definition: re.Pattern[str]
+    boilerplate: re.Pattern[str]
+    label: re.Pattern[str]
+    comparators: re.Pattern[str]
+    population: re.Pattern[str]
+    population_after: re.Pattern[str]
+    topic_share: float
+    topic_min_mentions: int
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    def category(self, category_id: str) -> Category:
+        for category in self.categories:
+            if category.id == category_id:
+                return category
+        raise KeyError(category_id)
+
+    @property
+    def category_ids(self) -> list[str]:
+        return [c.id for c in self.categories]
+
+
+def _key(surface: str) -> str:
+    return re.sub(r"[\s\-‐‑–]+", "", surface.lower()).replace("’", "'")
+
+
+def _synonym_regex(synonym: str) -> str:
+    parts = re.split(r"[\s\-]+", synonym.strip())
+    return r"[\s\-‐‑]?".join(re.escape(p) for p in parts)
+
+
+def _lexicon(raw: dict[str, Any], section: str, path: str) -> Lexicon:
+    if not isinstance(raw, dict) or not raw:
+        raise CodebookError(f"{path}: `{section}` must map canonical ids to entries")
+    labels, ids_by_key, alternatives = {}, {}, []
+    for cid, entry in raw.items():
+        where = f"{path}: {section}.{cid}"
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", str(cid)):
+            raise CodebookError(f"{where}: ids are lower_snake_case")
+        if not isinstance(entry, dict) or not entry.get("synonyms"):
+            raise CodebookError(f"{where}: needs a `synonyms` list")
+        labels[cid] = str(entry.get("label", cid))
+        for synonym in entry["synonyms"]:
+            key = _key(str(synonym))
+            if key in ids_by_key and ids_by_key[key] != cid:
+                raise CodebookError(
+                    f"{where}: synonym {synonym!r} is also a synonym of {ids_by_key[key]!r}"
+                )
+            ids_by_key[key] = cid
+            alternatives.append(_synonym_regex(str(synonym)))
+    # Longest first, so "acne scars" wins over "acne" and "scars".
+    alternatives = sorted(set(alternatives), key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w-])(?:" + "|".join(alternatives) + r")(?![\w-])", FLAGS)
+    return Lexicon(labels=labels, pattern=pattern, ids_by_key=ids_by_key)
+
+
+class _Compiler:
+    """Expands macros and compiles patterns, naming the entry on failure."""
+
+    def __init__(self, path: str, macros: dict[str, str], condition_alternatives: str):
+        self.path = path
+        condition = rf"(?:{condition_alternatives})"
+        listed = rf"{condition}(?:\s*,?\s*(?:and\s+|or\s+|&\s+)?(?:other\s+)?{condition})*"
+        self.macros = {"condition": listed}
+        for name, value in macros.items():
+            self.macros[name] = self.expand(str(value), f"macros.{name}")
+
+    def expand(self, text: str, where: str) -> str:
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in self.macros:
+                raise CodebookError(f"{self.path}: {where}: unknown macro {{{name}}}")
+            return self.macros[name]
+
+        return MACRO.sub(sub, text)
+
+    def compile(self, text: Any, where: str) -> re.Pattern[str]:
+        if not isinstance(text, str) or not text:
+            raise CodebookError(f"{self.path}: {where}: expected a pattern (a string)")
+        expanded = self.expand(text, where)
+        try:
+            return re.compile(expanded, FLAGS)
+        except re.error as exc:
+            raise CodebookError(f"{self.path}: {where}: pattern does not compile: {exc}") from exc
+
+    def compile_any(self, texts: Any, where: str) -> re.Pattern[str]:
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list) or not texts:
+            raise CodebookError(f"{self.path}: {where}: expected a list of patterns")
+        for i, text in enumerate(texts):
+            self.compile(text, f"{where}[{i}]")
+        return self.compile("|".join(f"(?:{t})" for t in texts), where)
+
+
+def _require(raw: dict[str, Any], key: str, path: str, where: str = "") -> Any:
+    if key not in raw:
+        raise CodebookError(f"{path}: {where}{key} is missing")
+    return raw[key]
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Read and check the codebook at ``path``; raise CodebookError naming the entry."""
+    path = Path(path)
+    if not path.is_file():
+        raise CodebookError(f"{path}: no such codebook file (pass --codebook PATH)")
+    data = path.read_bytes()
+    try:
+        raw = yaml.safe_load(data)
+    except yaml.YAMLError as exc:
+        raise CodebookError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise CodebookError(f"{path}: the codebook must be a mapping at the top level")
+    p = str(path)
+    version = str(_require(raw, "version", p))
+    procedures = _lexicon(_require(raw, "procedures", p), "procedures", p)
+    conditions = _lexicon(_require(raw, "conditions", p), "conditions", p)
+    condition_alternatives = conditions.pattern.pattern[len(r"(?<![\w-])(?:") : -len(r")(?![\w-])")]
+    comp = _Compiler(p, raw.get("macros") or {}, condition_alternatives)
+
+    types, fixed, categories = {}, {}, []
+    seen: set[str] = set()
+    for type_id, type_raw in _require(raw, "types", p).items():
+        types[type_id] = str(type_raw.get("label", type_id))
+        if "certainty" in type_raw:
+            fixed[type_id] = str(type_raw["certainty"])
+        for cat_id, cat in _require(type_raw, "categories", p, f"types.{type_id}.").items():
+            where = f"types.{type_id}.categories.{cat_id}"
+            if cat_id in seen:
+                raise CodebookError(f"{p}: {where}: category id defined twice")
+            seen.add(cat_id)
+            cues = []
+            for i, cue in enumerate(_require(cat, "cues", p, f"{where}.")):
+                if isinstance(cue, str):
+                    cue = {"pattern": cue}
+                if not isinstance(cue, dict):
+                    raise CodebookError(f"{p}: {where}.cues[{i}]: a pattern or a mapping")
+                requires = cue.get("requires")
+                cues.append(
+                    Cue(
+                        name=f"{cat_id}#{i}",
+                        pattern=comp.compile(cue.get("pattern"), f"{where}.cues[{i}]"),
+                        requires=comp.compile(requires, f"{where}.cues[{i}].requires")
+                        if requires
+                        else None,
+                        weak=bool(cue.get("weak", False)),
+                    )
+                )
+            exclude = tuple(
+                comp.compile(x, f"{where}.exclude[{i}]") for i, x in enumerate(cat.get("exclude", []))
+            )
+            categories.append(
+                Category(
+                    type=type_id,
+                    id=cat_id,
+                    label=str(cat.get("label", cat_id)),
+                    cues=tuple(cues),
+                    exclude=exclude,
+                    condition_is_harm=bool(cat.get("condition_is_harm", False)),
+                    with_condition_becomes=cat.get("with_condition_becomes"),
+                    weak_yields_to=tuple(cat.get("weak_yields_to", [])),
+                )
+            )
+    for category in categories:
+        unknown = set(category.weak_yields_to) - seen
+        if unknown:
+            raise CodebookError(
+                f"{p}: types.{category.type}.categories.{category.id}.weak_yields_to: "
+                f"unknown categories {sorted(unknown)}"
+            )
+        target = category.with_condition_becomes
+        if target and target not in seen:
+            raise CodebookError(
+                f"{p}: types.{category.type}.categories.{category.id}.with_condition_becomes: "
+                f"unknown category {target!r}"
+            )
+    prefer = []
+    for i, pair in enumerate(raw.get("prefer", [])):
+        if not (isinstance(pair, list) and len(pair) == 2 and set(pair) <= seen):
+            raise CodebookError(f"{p}: prefer[{i}]: expected [specific, general] category ids")
+        prefer.append((pair[0], pair[1]))
+    for type_id, certainty in fixed.items():
+        if certainty not in ("asserted", "hedged", "negated"):
+            raise CodebookError(f"{p}: types.{type_id}.certainty: asserted, hedged or negated")
+
+    cert = _require(raw, "certainty", p)
+    hedges = tuple(_trigger(comp, t, f"certainty.hedge[{i}]") for i, t in enumerate(cert["hedge"]))
+    negations = tuple(
+        _trigger(comp, t, f"certainty.negation[{i}]") for i, t in enumerate(cert["negation"])
+    )
+    clauses = _require(raw, "clauses", p)
+    nc = _require(raw, "not_claims", p)
+    attr = _require(raw, "attribution", p)
+    return Codebook(
+        path=p,
+        version=version,
+        sha256=hashlib.sha256(data).hexdigest(),
+        procedures=procedures,
+        conditions=conditions,
+        types=types,
+        fixed_certainty=fixed,
+        categories=tuple(categories),
+        prefer=tuple(prefer),
+        hedges=hedges,
+        negations=negations,
+        pseudo=comp.compile_any(cert.get("pseudo", [r"(?!)"]), "certainty.pseudo"),
+        negation_window=int(cert.get("negation_window", 6)),
+        breakers=comp.compile_any(clauses["breakers"], "clauses.breakers"),
+        subordinators=comp.compile(clauses["subordinators"], "clauses.subordinators"),
+        irrealis=comp.compile_any(raw.get("irrealis", [r"(?!)"]), "irrealis"),
+        reference_headings=comp.compile(nc["reference_headings"], "not_claims.reference_headings"),
+        background_subjects=comp.compile(nc["background_subjects"], "not_claims.background_subjects"),
+        definition=comp.compile(nc["definition"], "not_claims.definition"),
+        boilerplate=comp.compile_any(nc["boilerplate"], "not_claims.boilerplate"),
+        label=re.compile(comp.expand(nc["label"], "not_claims.label")),  # case matters here
+        comparators=comp.compile(attr["comparators"], "attribution.comparators"),
+        population=comp.compile(attr["population"], "attribution.population"),
+        population_after=comp.compile(attr["population_after"], "attribution.population_after"),
+        topic_share=float(attr.get("topic_share", 0.5)),
+        topic_min_mentions=int(attr.get("topic_min_mentions", 3)),
+        raw=raw,
+    )
+
+
+def _trigger(comp: _Compiler, raw: Any, where: str) -> Trigger:
+    if not isinstance(raw, dict) or "pattern" not in raw:
+        raise CodebookError(f"{comp.path}: {where}: expected {{pattern: ..., scope: ...}}")
+    scope = raw.get("scope", "forward")
+    if scope not in ("forward", "phrase", "clause"):
+        raise CodebookError(f"{comp.path}: {where}.scope: forward, phrase or clause")
+    return Trigger(
+        name=where,
+        pattern=comp.compile(raw["pattern"], where),
+        scope=scope,
+        words=int(raw.get("words", 3)),
+    )

@@ -1,0 +1,31 @@
+"""Defaults for every step, in one place.
+
+The paths assume the repository layout (``data/``, ``notebooks/`` beside
+``src/``); every command takes options to point elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "data"
+CORPUS = DATA / "corpus"
+CODEBOOK = DATA / "codebook.yml"
+NOTEBOOKS = REPO / "notebooks"
+REPORTS = REPO / "reports"
+
+# File kinds the corpus loader reads, by suffix.
+TEXT_SUFFIXES = (".txt", ".md")
+HTML_SUFFIXES = (".html", ".htm")
+TABLE_SUFFIXES = (".jsonl", ".csv")
+# Column names tried, in order, for the text of a .jsonl/.csv corpus row.
+TEXT_COLUMNS = ("text", "body", "content", "article")
+ID_COLUMNS = ("doc", "id", "url", "name")
+TITLE_COLUMNS = ("title", "headline")
+
+# Output formats of claims tables, by suffix.
+TABLE_FORMATS = (".csv", ".parquet", ".jsonl")
+
+# Kernel papermill runs the notebooks with.
+KERNEL = "python3"

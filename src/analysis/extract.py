@@ -1,0 +1,432 @@
+"""Claims out: sentences that claim a benefit, a risk or an uncertainty.
+
+Takes the documents table (``doc``, ``text``) and the codebook; segments each
+document (:mod:`analysis.segment`) and codes every sentence the way
+GUIDELINES.md asks:
+
+1. *Not claims* are passed over: headings, questions, boilerplate, reference
+   lists, and sentences about something other than a procedure (a condition
+   being described, a substance as the subject).
+2. *Cues*: each category's patterns are matched on the sentence; a match
+   inside a procedure name is not a cue ("collagen induction therapy"). A cue
+   inside another type's longer cue, a general category overlapping a more
+   specific one, and a weak cue beside the effect it evaluates give way.
+3. *Certainty* comes from the triggers whose scope reaches the cue inside
+   its clause: a hedge before it ("may help strengthen"), a negation a few
+   words before it ("does not improve"); a cue before the hedge stays
+   asserted. Uncertainty claims are asserted.
+4. *Attribution*: procedures named in the sentence (not as a comparison),
+   else those of the list lead-in, the section heading, the document topic.
+   Conditions named in the claim's own cue or free in its clause, else in the
+   sentence, else the lead-in's, the heading's, the document's, else none.
+
+Returns the claims table, one row per claim x procedure x condition:
+
+================  ==========================================================
+doc               the document
+sentence          the sentence text; ``text[start:end] == sentence``
+start, end        character offsets of the sentence in the document text
+type, category    claim type and category ids of the codebook
+certainty         asserted, hedged or negated
+procedure         canonical procedure id
+condition         canonical condition id, "" for a general claim
+cue               the text that fired (several cues joined by " | ")
+cue_start/end     offsets of the first cue in the document text
+rule              how type, certainty and attribution were decided
+codebook_version  version of the codebook that produced the row
+codebook_sha256   content hash of that codebook
+================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from analysis.codebook import Category, Codebook
+from analysis.segment import CLAIM_KINDS, segment_document
+
+CLAIM_COLUMNS = [
+    "doc",
+    "sentence",
+    "start",
+    "end",
+    "type",
+    "category",
+    "certainty",
+    "procedure",
+    "condition",
+    "cue",
+    "cue_start",
+    "cue_end",
+    "rule",
+    "codebook_version",
+    "codebook_sha256",
+]
+WORD = re.compile(r"\w+")
+LEADING_ARTICLE = re.compile(r"^(?:the|a|an|your|their|this|these)\s+", re.IGNORECASE)
+
+
+@dataclass
+class Mention:
+    id: str
+    start: int  # offsets inside the sentence body
+    end: int
+    flag: bool = False  # comparator (procedures) or population (conditions)
+
+
+@dataclass
+class Hit:
+    """One cue match inside a sentence body."""
+
+    category: Category
+    name: str
+    start: int
+    end: int
+    head: int  # where certainty attaches: the cue, or the predicate it requires
+    text: str
+    weak: bool = False
+    certainty: str = "asserted"
+    why: str = ""
+
+
+@dataclass
+class Claim:
+    category: Category
+    hits: list[Hit]
+    certainty: str
+    procedures: list[str] = field(default_factory=list)
+    conditions: list[str] = field(default_factory=list)
+    why: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- mentions
+
+
+def find_procedures(body: str, codebook: Codebook) -> list[Mention]:
+    out = []
+    for m in codebook.procedures.pattern.finditer(body):
+        comparator = bool(codebook.comparators.search(body[max(0, m.start() - 40) : m.start()]))
+        out.append(Mention(codebook.procedures.canonical(m.group()), m.start(), m.end(), comparator))
+    return out
+
+
+def find_conditions(body: str, codebook: Codebook) -> list[Mention]:
+    out = []
+    for m in codebook.conditions.pattern.finditer(body):
+        before, after = body[max(0, m.start() - 40) : m.start()], body[m.end() : m.end() + 12]
+        population = bool(
+            codebook.population.search(before) or codebook.population_after.match(after)
+        )
+        out.append(Mention(codebook.conditions.canonical(m.group()), m.start(), m.end(), population))
+    return out
+
+
+def unique(ids: list[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def topic(counts: Counter[str], codebook: Codebook) -> str:
+    """The id a document or section is about, or "" when none dominates."""
+    if not counts:
+        return ""
+    best, n = counts.most_common(1)[0]
+    if n >= codebook.topic_min_mentions and n / sum(counts.values()) >= codebook.topic_share:
+        return best
+    return ""
+
+
+# ---------------------------------------------------------------- not claims
+
+
+def not_a_claim(body: str, procedures: list[Mention], conditions: list[Mention], cb: Codebook) -> str:
+    """Why a sentence body carries no claim, or "" when it may."""
+    named = any(not p.flag for p in procedures)
+    if cb.background_subjects.match(body):
+        return "background subject"
+    rest = LEADING_ARTICLE.sub("", body)
+    offset = len(body) - len(rest)
+    if not named and any(c.start == offset for c in conditions):
+        return "describes a condition"
+    definition = cb.definition.search(body)
+    if not named and definition and "," not in body[: definition.start()]:
+        return "definition"
+    return ""
+
+
+# ---------------------------------------------------------------- cues
+
+
+def find_hits(body: str, procedures: list[Mention], codebook: Codebook) -> list[Hit]:
+    """Cue matches of every category in one sentence body."""
+    names = [(p.start, p.end) for p in procedures]
+    hits = []
+    for category in codebook.categories:
+        excluded = [m.span() for x in category.exclude for m in x.finditer(body)]
+        for cue in category.cues:
+            needed = list(cue.requires.finditer(body)) if cue.requires is not None else None
+            if needed == []:
+                continue
+            for m in cue.pattern.finditer(body):
+                if m.end() == m.start():
+                    continue
+                if any(s <= m.start() and m.end() <= e for s, e in names):
+                    continue  # part of a procedure's name
+                if any(s < m.end() and m.start() < e for s, e in excluded):
+                    continue
+                head = m.start("head") if "head" in cue.pattern.groupindex else -1
+                if needed:
+                    # The predicate the cue needs carries the certainty:
+                    # "people with bleeding disorders may be at higher risk".
+                    after = [n for n in needed if n.start() >= m.start()]
+                    head = (after or needed)[0].start()
+                hits.append(
+                    Hit(category, cue.name, m.start(), m.end(), head if head >= 0 else m.start(),
+                        m.group(), weak=cue.weak)
+                )
+    return resolve_overlaps(hits, codebook)
+
+
+def resolve_overlaps(hits: list[Hit], codebook: Codebook) -> list[Hit]:
+    """A cue inside another type's longer cue, or a general category's cue
+    overlapping a more specific one's, gives way."""
+
+    def inside(a: Hit, b: Hit) -> bool:
+        return b.start <= a.start and a.end <= b.end and (b.end - b.start) > (a.end - a.start)
+
+    kept = [
+        h
+        for h in hits
+        if not any(o.category.type != h.category.type and inside(h, o) for o in hits)
+    ]
+    general_of = {}
+    for specific, general in codebook.prefer:
+        general_of.setdefault(general, set()).add(specific)
+    kept = [
+        h
+        for h in kept
+        if not any(
+            o.category.id in general_of.get(h.category.id, ())
+            and o.start < h.end
+            and h.start < o.end
+            for o in kept
+        )
+    ]
+    present = {h.category.id for h in kept if not h.weak}
+    return [h for h in kept if not (h.weak and present & set(h.category.weak_yields_to))]
+
+
+# ---------------------------------------------------------------- certainty
+
+
+def clause_cuts(masked: str, codebook: Codebook) -> list[int]:
+    """Offsets where clauses start (the first is 0)."""
+    cuts = {0}
+    if codebook.subordinators.match(masked):
+        comma = masked.find(",")
+        if comma > 0:
+            cuts.add(comma)
+    cuts.update(m.start() for m in codebook.breakers.finditer(masked))
+    return sorted(cuts)
+
+
+def words_between(text: str, a: int, b: int) -> int:
+    return len(WORD.findall(text[a:b])) if b > a else 0
+
+
+def certainty_of(
+    hit: Hit, masked: str, cuts: list[int], own: list[tuple[int, int]], codebook: Codebook
+) -> tuple[str, str]:
+    """(certainty, why) of one cue from the triggers that reach it.
+
+    ``own`` are the spans of the category's cues in the sentence: a negation
+    inside them is part of the cue ("should not be performed during").
+    """
+    fixed = codebook.fixed_certainty.get(hit.category.type)
+    if fixed:
+        return fixed, f"{hit.category.type} claims are {fixed}"
+    clause = bisect.bisect_right(cuts, hit.head) - 1
+
+    def same_clause(pos: int) -> bool:
+        return bisect.bisect_right(cuts, pos) - 1 == clause
+
+    pseudo = [m.span() for m in codebook.pseudo.finditer(masked)]
+    for trigger in codebook.negations:
+        for m in trigger.pattern.finditer(masked):
+            if any(s <= m.start() < e for s, e in pseudo + own):
+                continue
+            if (
+                m.end() <= hit.head
+                and same_clause(m.start())
+                and words_between(masked, m.end(), hit.head) <= codebook.negation_window
+            ):
+                return "negated", f"negated by {m.group()!r}"
+    for trigger in codebook.hedges:
+        for m in trigger.pattern.finditer(masked):
+            if m.start() < hit.end and hit.start < m.end():
+                return "hedged", f"hedged by {m.group()!r} inside the cue"
+            if not same_clause(m.start()):
+                continue
+            if trigger.scope == "clause" or (
+                m.end() <= hit.head
+                and (
+                    trigger.scope == "forward"
+                    or words_between(masked, m.end(), hit.head) <= trigger.words
+                )
+            ):
+                return "hedged", f"hedged by {m.group()!r} ({trigger.scope} scope)"
+    return "asserted", "no hedge or negation reaches the cue"
+
+
+def irrealis(hit: Hit, masked: str, cuts: list[int], codebook: Codebook) -> str:
+    """The trigger that makes a benefit cue a plan or a question, or ""."""
+    clause = bisect.bisect_right(cuts, hit.head) - 1
+    for m in codebook.irrealis.finditer(masked):
+        if m.end() <= hit.head and bisect.bisect_right(cuts, m.start()) - 1 == clause:
+            return m.group()
+    return ""
+
+
+# ---------------------------------------------------------------- claims
+
+
+def code_sentence(
+    body: str,
+    procedures: list[Mention],
+    conditions: list[Mention],
+    codebook: Codebook,
+) -> list[Claim]:
+    """Claims of one sentence body, before context attribution."""
+    cuts = clause_cuts(body, codebook)
+    by_category: dict[str, list[Hit]] = {}
+    for hit in find_hits(body, procedures, codebook):
+        if hit.category.type == "benefit" and irrealis(hit, body, cuts, codebook):
+            continue
+        by_category.setdefault(hit.category.id, []).append(hit)
+    for hits in by_category.values():
+        own = [(h.start, h.end) for h in hits]
+        for hit in hits:
+            hit.certainty, hit.why = certainty_of(hit, body, cuts, own, codebook)
+    spans = [(h.start, h.end) for hits in by_category.values() for h in hits]
+
+    def consumed(c: Mention) -> bool:
+        return any(s <= c.start and c.end <= e for s, e in spans)
+
+    claims: dict[str, Claim] = {}
+    for hits in by_category.values():
+        category = hits[0].category
+        certainty = next(
+            (c for c in ("negated", "hedged") if any(h.certainty == c for h in hits)), "asserted"
+        )
+        why = [f"{category.id} by cue {h.name} {h.text!r}, {h.why}" for h in hits]
+        own = [
+            c.id
+            for c in conditions
+            if not category.condition_is_harm
+            and any(h.start <= c.start and c.end <= h.end for h in hits)
+        ]
+        clause = bisect.bisect_right(cuts, hits[0].head) - 1
+        free = [c for c in conditions if not consumed(c)]
+        in_clause = [c for c in free if bisect.bisect_right(cuts, c.start) - 1 == clause]
+        if category.with_condition_becomes and any(not c.flag for c in in_clause):
+            target = codebook.category(category.with_condition_becomes)
+            why.append(f"{category.id} framed as treating a named condition: {target.id}")
+            category = target
+        chosen = own + [c.id for c in (in_clause or free)]
+        if chosen:
+            why.append("condition named in the sentence")
+        claim = claims.get(category.id)
+        if claim is None:
+            claims[category.id] = Claim(category, hits, certainty, [], unique(chosen), why)
+        else:
+            claim.hits += hits
+            claim.conditions = unique(claim.conditions + chosen)
+            claim.why += why
+            rank = ("asserted", "hedged", "negated")
+            claim.certainty = max(claim.certainty, certainty, key=rank.index)
+    named = unique([p.id for p in procedures if not p.flag])
+    for claim in claims.values():
+        claim.procedures = named
+        if named:
+            claim.why.append("procedure named in the sentence")
+    return list(claims.values())
+
+
+def extract_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
+    """Claim rows of one document (see the module docstring)."""
+    sentences = segment_document(doc, text, codebook)
+    found = []
+    proc_counts: Counter[str] = Counter()
+    cond_counts: Counter[str] = Counter()
+    for s in sentences:
+        body = text[s["body_start"] : s["end"]]
+        procs, conds = find_procedures(body, codebook), find_conditions(body, codebook)
+        found.append((body, procs, conds))
+        if s["kind"] in ("reference", "boilerplate"):
+            continue
+        proc_counts.update(p.id for p in procs if not p.flag)
+        cond_counts.update(c.id for c in conds)
+    doc_procedure, doc_condition = topic(proc_counts, codebook), topic(cond_counts, codebook)
+
+    def context(sid: int, index: int) -> list[str]:
+        if sid < 0:
+            return []
+        _, procs, conds = found[sid]
+        return unique([p.id for p in procs if not p.flag] if index == 0 else [c.id for c in conds])
+
+    rows = []
+    for s, (body, procs, conds) in zip(sentences, found, strict=True):
+        if s["kind"] not in CLAIM_KINDS or not_a_claim(body, procs, conds, codebook):
+            continue
+        for claim in code_sentence(body, procs, conds, codebook):
+            for index, attr, topic_id in ((0, "procedures", doc_procedure), (1, "conditions", doc_condition)):
+                if getattr(claim, attr):
+                    continue
+                for source, sid in (("list lead-in", s["lead_in"]), ("section heading", s["section"])):
+                    ids = context(sid, index)
+                    if ids:
+                        setattr(claim, attr, ids)
+                        claim.why.append(f"{attr[:-1]} from the {source}")
+                        break
+                else:
+                    if topic_id:
+                        setattr(claim, attr, [topic_id])
+                        claim.why.append(f"{attr[:-1]} from the document topic")
+            if not claim.procedures:
+                continue  # a claim about no listed procedure is not coded
+            first = min(claim.hits, key=lambda h: h.start)
+            base = s["body_start"]
+            for procedure in claim.procedures:
+                for condition in claim.conditions or [""]:
+                    rows.append(
+                        {
+                            "doc": doc,
+                            "sentence": s["sentence"],
+                            "start": s["start"],
+                            "end": s["end"],
+                            "type": claim.category.type,
+                            "category": claim.category.id,
+                            "certainty": claim.certainty,
+                            "procedure": procedure,
+                            "condition": condition,
+                            "cue": " | ".join(unique([h.text for h in claim.hits])),
+                            "cue_start": base + first.start,
+                            "cue_end": base + first.end,
+                            "rule": "; ".join(claim.why),
+                            "codebook_version": codebook.version,
+                            "codebook_sha256": codebook.sha256,
+                        }
+                    )
+    return rows
+
+
+def extract(documents: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Claims table of every document (see the module docstring)."""
+    rows: list[dict] = []
+    for doc, text in zip(documents["doc"], documents["text"], strict=True):
+        rows.extend(extract_document(doc, text, codebook))
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)

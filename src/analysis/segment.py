@@ -1,0 +1,151 @@
+"""Documents become sentences, each with the part it plays in the page.
+
+GUIDELINES.md: "A sentence is the text between sentence ends; a line of its
+own (a heading, a link title) is its own sentence." Lines are split at
+sentence ends (``.``, ``!``, ``?`` followed by a capital, a digit or a quote),
+not after common abbreviations or initials.
+
+Takes the documents table (``doc``, ``text``); returns the sentences table,
+one row per sentence:
+
+==========  ===============================================================
+doc         the document
+sid         position of the sentence in the document (0, 1, ...)
+start, end  character offsets: ``text[start:end] == sentence``
+sentence    the sentence text
+body_start  offset where the claim text starts (after a list label such as
+            "Exfoliation: "); equal to ``start`` when there is none
+kind        text, list_item, heading, question, boilerplate or reference;
+            only text and list_item sentences can carry claims
+line        the line the sentence stands on (a line is a paragraph)
+section     sid of the heading the sentence falls under, -1 before any
+lead_in     sid of the line ending in ":" that a list item continues, or -1
+==========  ===============================================================
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from analysis.codebook import Codebook
+
+SENTENCE_COLUMNS = [
+    "doc",
+    "sid",
+    "start",
+    "end",
+    "sentence",
+    "body_start",
+    "kind",
+    "line",
+    "section",
+    "lead_in",
+]
+CLAIM_KINDS = ("text", "list_item")
+
+# Language, not domain: words after which a period does not end a sentence.
+ABBREVIATIONS = frozenset(
+    "e.g i.e etc vs dr mr mrs ms prof st no fig al approx ca cf ed eds inc ltd co jr sr "
+    "u.s u.k dept est vol p pp min max mt".split()
+)
+LINE = re.compile(r"[^\r\n]+")
+END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
+NEXT_STARTS_SENTENCE = re.compile(r"\s+[\"'“‘(\[]?[A-Z0-9•\-–*]")
+BULLET = re.compile(r"^\s*(?:[-•*–·▪►✓]|\d+[.)])\s+")
+TERMINAL = ".!?:;…"
+MAX_HEADING_WORDS = 20
+
+
+def split_line(line: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in one line, relative to the line."""
+    spans, start = [], 0
+    for match in END.finditer(line):
+        end = match.end()
+        word = re.search(r"([\w.]+)[.!?…]+[\"'”’)\]]*$", line[start:end])
+        token = word.group(1).lower().rstrip(".") if word else ""
+        if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+            continue
+        if not NEXT_STARTS_SENTENCE.match(line, end):
+            continue
+        spans.append((start, end))
+        start = NEXT_STARTS_SENTENCE.match(line, end).start() + 1
+        while start < len(line) and line[start].isspace():
+            start += 1
+    if line[start:].strip():
+        spans.append((start, len(line.rstrip())))
+    return spans
+
+
+def _is_heading(line: str) -> bool:
+    stripped = line.rstrip().rstrip("\"'”’)]")
+    return (
+        bool(stripped)
+        and stripped[-1] not in TERMINAL
+        and len(stripped.split()) <= MAX_HEADING_WORDS
+        and not BULLET.match(line)
+    )
+
+
+def segment_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
+    """Sentence rows of one document (see the module docstring)."""
+    rows: list[dict] = []
+    section, lead_in, in_references = -1, -1, False
+    for line_no, match in enumerate(LINE.finditer(text)):
+        raw = match.group()
+        if not raw.strip():
+            continue
+        offset = match.start() + (len(raw) - len(raw.lstrip()))
+        line = raw.strip()
+        heading = _is_heading(line)
+        bullet = bool(BULLET.match(line))
+        if codebook.reference_headings.match(line):
+            in_references = True
+        if not bullet:
+            lead_in = -1
+        line_rows = []
+        for i, (s, e) in enumerate(split_line(line)):
+            sentence = line[s:e]
+            kind = "list_item" if bullet else "text"
+            if in_references:
+                kind = "reference"
+            elif heading:
+                kind = "heading"
+            elif sentence.rstrip("\"'”’) ").endswith("?"):
+                kind = "question"
+            elif codebook.boilerplate.search(sentence):
+                kind = "boilerplate"
+            body = 0
+            if i == 0 and not heading:
+                label = codebook.label.match(sentence)
+                if label and len(label.group().split()) <= 8:
+                    body = label.end()
+            line_rows.append(
+                {
+                    "doc": doc,
+                    "sid": len(rows) + len(line_rows),
+                    "start": offset + s,
+                    "end": offset + e,
+                    "sentence": sentence,
+                    "body_start": offset + s + body,
+                    "kind": kind,
+                    "line": line_no,
+                    "section": section,
+                    "lead_in": lead_in if bullet else -1,
+                }
+            )
+        rows.extend(line_rows)
+        if heading and line_rows:
+            section = line_rows[0]["sid"]
+        if line.endswith(":") and line_rows and not heading:
+            lead_in = line_rows[-1]["sid"]
+    return rows
+
+
+def segment(documents: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Sentences table of every document (see the module docstring)."""
+    rows: list[dict] = []
+    for doc, text in zip(documents["doc"], documents["text"], strict=True):
+        rows.extend(segment_document(doc, text, codebook))
+    return pd.DataFrame(rows, columns=SENTENCE_COLUMNS)

@@ -1,0 +1,76 @@
+"""Read and write tables by file suffix, atomically.
+
+``.csv``, ``.parquet`` and ``.jsonl`` are supported. A table is written to a
+temporary file beside its target and renamed into place, so an interrupted
+run never leaves a half-written file that a later run would trust.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import config
+
+
+class TableFormatError(ValueError):
+    """The file suffix names no supported table format."""
+
+
+def _check_suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in config.TABLE_FORMATS:
+        raise TableFormatError(
+            f"{path}: unknown table format {suffix or '(none)'}; "
+            f"use one of {', '.join(config.TABLE_FORMATS)}"
+        )
+    return suffix
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file, then rename it to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``df`` to ``path`` in the format its suffix names."""
+    path = Path(path)
+    suffix = _check_suffix(path)
+    if suffix == ".csv":
+        return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
+    if suffix == ".parquet":
+        return atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+    return atomic_write(
+        path, lambda tmp: df.to_json(tmp, orient="records", lines=True, force_ascii=False)
+    )
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a table written by :func:`write_table`."""
+    path = Path(path)
+    suffix = _check_suffix(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such table")
+    if suffix == ".csv":
+        return pd.read_csv(path, keep_default_na=False, na_values=[])
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_json(path, orient="records", lines=True, dtype=False)
