@@ -1,0 +1,220 @@
+"""Reports: run the notebooks with papermill and export them to HTML.
+
+:func:`build_reports` extracts the claims of a corpus once, writes them
+beside the reports (``data/claims.parquet`` and ``.csv``, ``data/documents``
+and ``data/problems``), runs the overview notebook and one deep-dive notebook
+per (procedure, condition) pair with claims, exports each to HTML without
+code cells, and writes ``index.html`` with the run's provenance. A notebook
+that fails is marked failed in the index with its error; the others still
+run.
+
+Jobs table (the ``jobs`` of the returned :class:`ReportRun`), one row per
+report: ``name, notebook, title, procedure, condition, html, status, error,
+mentions, documents``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+import analysis
+from analysis import config
+from analysis.codebook import Codebook, load_codebook
+from analysis.corpus import load_corpus
+from analysis.counts import count_claims, pairs
+from analysis.extract import extract
+from analysis.tables import read_table, write_table, write_text
+
+OVERVIEW = "overview.ipynb"
+DEEP_DIVE = "deep_dive.ipynb"
+
+
+@dataclass
+class ReportRun:
+    out: Path
+    jobs: pd.DataFrame
+    problems: pd.DataFrame
+    provenance: dict
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        return self.jobs[self.jobs["status"] != "ok"]
+
+
+def corpus_hash(documents: pd.DataFrame) -> str:
+    """One hash for the whole corpus: its documents' names and contents."""
+    h = hashlib.sha256()
+    for doc, sha in sorted(zip(documents["doc"], documents["sha256"], strict=True)):
+        h.update(f"{doc}\x1f{sha}\n".encode())
+    return h.hexdigest()
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "general"
+
+
+def load_claims(claims_path: str = "", codebook_path: str = "") -> pd.DataFrame:
+    """Claims for a notebook: the table at ``claims_path``, or, when it is
+    empty (a notebook opened by hand), a fresh extraction of the bundled corpus."""
+    if claims_path:
+        return read_table(claims_path)
+    codebook = load_codebook(codebook_path or config.CODEBOOK)
+    documents, _ = load_corpus(config.CORPUS)
+    return extract(documents, codebook)
+
+
+def load_documents(documents_path: str = "") -> pd.DataFrame:
+    """Documents (without text) for a notebook; the bundled corpus when empty."""
+    if documents_path:
+        return read_table(documents_path)
+    documents, _ = load_corpus(config.CORPUS)
+    return documents.drop(columns="text")
+
+
+def plan_jobs(claims: pd.DataFrame, data: dict[str, str]) -> list[dict]:
+    """The overview and one deep dive per (procedure, condition) with claims."""
+    jobs = [
+        {
+            "name": "overview",
+            "notebook": OVERVIEW,
+            "title": "Overview of the corpus",
+            "procedure": "",
+            "condition": "",
+            "parameters": dict(data),
+        }
+    ]
+    for row in pairs(claims).itertuples():
+        procedure, condition = str(row.procedure), str(row.condition)
+        jobs.append(
+            {
+                "name": f"deep-dive_{slug(procedure)}_{slug(condition)}",
+                "notebook": DEEP_DIVE,
+                "title": f"{procedure.replace('_', ' ')} × "
+                f"{condition.replace('_', ' ') if condition else 'no particular condition'}",
+                "procedure": procedure,
+                "condition": condition,
+                "parameters": {**data, "procedure": procedure, "condition": condition},
+            }
+        )
+    return jobs
+
+
+def export_html(notebook_path: Path, html_path: Path) -> None:
+    """The executed notebook as HTML, outputs only (no code, no prompts)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    write_text(html_path, body)
+
+
+def run_job(job: dict, notebooks: Path, out: Path, kernel: str) -> tuple[str, str]:
+    """Execute one notebook and export it; (status, error)."""
+    import papermill as pm
+
+    executed = out / "notebooks" / f"{job['name']}.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        pm.execute_notebook(
+            str(notebooks / job["notebook"]),
+            str(executed),
+            parameters=job["parameters"],
+            kernel_name=kernel,
+            progress_bar=False,
+            cwd=str(notebooks),
+        )
+        export_html(executed, out / f"{job['name']}.html")
+    except Exception as exc:  # one failing report must not sink the batch
+        message = str(exc).strip().splitlines()
+        return "failed", f"{type(exc).__name__}: {message[-1] if message else ''}"
+    return "ok", ""
+
+
+def write_index(run: ReportRun) -> Path:
+    """index.html: one row per report with its key numbers, and the provenance."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("analysis", "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    html = env.get_template("index.html.j2").render(
+        jobs=run.jobs.to_dict("records"),
+        problems=run.problems.to_dict("records"),
+        provenance=run.provenance,
+    )
+    return write_text(run.out / "index.html", html)
+
+
+def build_reports(
+    corpus: str | Path = config.CORPUS,
+    out: str | Path = config.REPORTS,
+    codebook: str | Path | Codebook = config.CODEBOOK,
+    notebooks: str | Path = config.NOTEBOOKS,
+    kernel: str = config.KERNEL,
+) -> ReportRun:
+    """Extract the corpus once, run every report, write index.html."""
+    cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    out, notebooks = Path(out).resolve(), Path(notebooks).resolve()
+    documents, problems = load_corpus(corpus)
+    claims = extract(documents, cb)
+    data_dir = out / "data"
+    write_table(claims, data_dir / "claims.parquet")
+    write_table(claims, data_dir / "claims.csv")
+    write_table(documents.drop(columns="text"), data_dir / "documents.parquet")
+    write_table(problems, data_dir / "problems.csv")
+    data = {
+        "claims_path": str(data_dir / "claims.parquet"),
+        "documents_path": str(data_dir / "documents.parquet"),
+        "codebook_path": cb.path,
+    }
+    jobs = plan_jobs(claims, data)
+    rows = []
+    for job in jobs:
+        status, error = run_job(job, notebooks, out, kernel)
+        subset = claims
+        if job["procedure"]:
+            subset = claims[
+                (claims["procedure"] == job["procedure"])
+                & (claims["condition"] == job["condition"])
+            ]
+        totals = count_claims(subset.assign(_all=1), ["_all"]) if not subset.empty else None
+        by_type = count_claims(subset, ["type"]).set_index("type")["mentions"]
+        rows.append(
+            {
+                **{k: job[k] for k in ("name", "notebook", "title", "procedure", "condition")},
+                "html": f"{job['name']}.html",
+                "status": status,
+                "error": error,
+                "mentions": int(totals["mentions"].iloc[0]) if totals is not None else 0,
+                "documents": int(totals["documents"].iloc[0]) if totals is not None else 0,
+                **{t: int(by_type.get(t, 0)) for t in ("benefit", "risk", "uncertainty")},
+            }
+        )
+    provenance = {
+        "corpus": str(Path(corpus)),
+        "corpus_sha256": corpus_hash(documents),
+        "documents": int(len(documents)),
+        "skipped": int(len(problems)),
+        "codebook": cb.path,
+        "codebook_version": cb.version,
+        "codebook_sha256": cb.sha256,
+        "package_version": analysis.__version__,
+        "parameters": json.dumps({"kernel": kernel, "notebooks": str(notebooks)}),
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    run = ReportRun(out=out, jobs=pd.DataFrame(rows), problems=problems, provenance=provenance)
+    write_text(out / "provenance.json", json.dumps(provenance, indent=2))
+    write_index(run)
+    return run
