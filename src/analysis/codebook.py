@@ -97,7 +97,7 @@ class Codebook:
     population: re.Pattern[str]
     population_after: re.Pattern[str]
     topic_share: float
-    topic_min_mentions: int
+    topic_min_mentions: dict[str, int]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def category(self, category_id: str) -> Category:
@@ -238,7 +238,8 @@ def load_codebook(path: str | Path) -> Codebook:
                     )
                 )
             exclude = tuple(
-                comp.compile(x, f"{where}.exclude[{i}]") for i, x in enumerate(cat.get("exclude", []))
+                comp.compile(x, f"{where}.exclude[{i}]")
+                for i, x in enumerate(cat.get("exclude", []))
             )
             categories.append(
                 Category(
@@ -300,7 +301,9 @@ def load_codebook(path: str | Path) -> Codebook:
         subordinators=comp.compile(clauses["subordinators"], "clauses.subordinators"),
         irrealis=comp.compile_any(raw.get("irrealis", [r"(?!)"]), "irrealis"),
         reference_headings=comp.compile(nc["reference_headings"], "not_claims.reference_headings"),
-        background_subjects=comp.compile(nc["background_subjects"], "not_claims.background_subjects"),
+        background_subjects=comp.compile(
+            nc["background_subjects"], "not_claims.background_subjects"
+        ),
         definition=comp.compile(nc["definition"], "not_claims.definition"),
         boilerplate=comp.compile_any(nc["boilerplate"], "not_claims.boilerplate"),
         label=re.compile(comp.expand(nc["label"], "not_claims.label")),  # case matters here
@@ -308,7 +311,10 @@ def load_codebook(path: str | Path) -> Codebook:
         population=comp.compile(attr["population"], "attribution.population"),
         population_after=comp.compile(attr["population_after"], "attribution.population_after"),
         topic_share=float(attr.get("topic_share", 0.5)),
-        topic_min_mentions=int(attr.get("topic_min_mentions", 3)),
+        topic_min_mentions={
+            kind: int((attr.get("topic_min_mentions") or {}).get(kind, 3))
+            for kind in ("procedures", "conditions")
+        },
         raw=raw,
     )
 

@@ -111,7 +111,9 @@ def find_procedures(body: str, codebook: Codebook) -> list[Mention]:
     out = []
     for m in codebook.procedures.pattern.finditer(body):
         comparator = bool(codebook.comparators.search(body[max(0, m.start() - 40) : m.start()]))
-        out.append(Mention(codebook.procedures.canonical(m.group()), m.start(), m.end(), comparator))
+        out.append(
+            Mention(codebook.procedures.canonical(m.group()), m.start(), m.end(), comparator)
+        )
     return out
 
 
@@ -122,7 +124,9 @@ def find_conditions(body: str, codebook: Codebook) -> list[Mention]:
         population = bool(
             codebook.population.search(before) or codebook.population_after.match(after)
         )
-        out.append(Mention(codebook.conditions.canonical(m.group()), m.start(), m.end(), population))
+        out.append(
+            Mention(codebook.conditions.canonical(m.group()), m.start(), m.end(), population)
+        )
     return out
 
 
@@ -130,12 +134,13 @@ def unique(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def topic(counts: Counter[str], codebook: Codebook) -> str:
-    """The id a document or section is about, or "" when none dominates."""
+def topic(counts: Counter[str], kind: str, codebook: Codebook) -> str:
+    """The procedure or condition (``kind``) a document is about, or ""."""
     if not counts:
         return ""
     best, n = counts.most_common(1)[0]
-    if n >= codebook.topic_min_mentions and n / sum(counts.values()) >= codebook.topic_share:
+    minimum = codebook.topic_min_mentions[kind]
+    if n >= minimum and n / sum(counts.values()) >= codebook.topic_share:
         return best
     return ""
 
@@ -143,7 +148,9 @@ def topic(counts: Counter[str], codebook: Codebook) -> str:
 # ---------------------------------------------------------------- not claims
 
 
-def not_a_claim(body: str, procedures: list[Mention], conditions: list[Mention], cb: Codebook) -> str:
+def not_a_claim(
+    body: str, procedures: list[Mention], conditions: list[Mention], cb: Codebook
+) -> str:
     """Why a sentence body carries no claim, or "" when it may."""
     named = any(not p.flag for p in procedures)
     if cb.background_subjects.match(body):
@@ -185,8 +192,15 @@ def find_hits(body: str, procedures: list[Mention], codebook: Codebook) -> list[
                     after = [n for n in needed if n.start() >= m.start()]
                     head = (after or needed)[0].start()
                 hits.append(
-                    Hit(category, cue.name, m.start(), m.end(), head if head >= 0 else m.start(),
-                        m.group(), weak=cue.weak)
+                    Hit(
+                        category,
+                        cue.name,
+                        m.start(),
+                        m.end(),
+                        head if head >= 0 else m.start(),
+                        m.group(),
+                        weak=cue.weak,
+                    )
                 )
     return resolve_overlaps(hits, codebook)
 
@@ -356,8 +370,10 @@ def code_sentence(
     return list(claims.values())
 
 
-def extract_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
-    """Claim rows of one document (see the module docstring)."""
+def code_document(doc: str, text: str, codebook: Codebook) -> list[tuple[dict, str, list[Claim]]]:
+    """Every sentence of a document with why it carries no claim ("" when it
+    may) and its claims, attributed. :func:`extract_document` and
+    :mod:`analysis.explain` both read this."""
     sentences = segment_document(doc, text, codebook)
     found = []
     proc_counts: Counter[str] = Counter()
@@ -370,36 +386,59 @@ def extract_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
             continue
         proc_counts.update(p.id for p in procs if not p.flag)
         cond_counts.update(c.id for c in conds)
-    doc_procedure, doc_condition = topic(proc_counts, codebook), topic(cond_counts, codebook)
+    topics = {
+        "procedures": topic(proc_counts, "procedures", codebook),
+        "conditions": topic(cond_counts, "conditions", codebook),
+    }
 
-    def context(sid: int, index: int) -> list[str]:
+    def context(sid: int, attr: str) -> list[str]:
         if sid < 0:
             return []
         _, procs, conds = found[sid]
-        return unique([p.id for p in procs if not p.flag] if index == 0 else [c.id for c in conds])
+        if attr == "procedures":
+            return unique([p.id for p in procs if not p.flag])
+        return unique([c.id for c in conds])
 
-    rows = []
+    coded = []
     for s, (body, procs, conds) in zip(sentences, found, strict=True):
-        if s["kind"] not in CLAIM_KINDS or not_a_claim(body, procs, conds, codebook):
+        if s["kind"] not in CLAIM_KINDS:
+            coded.append((s, s["kind"], []))
             continue
+        reason = not_a_claim(body, procs, conds, codebook)
+        if reason:
+            coded.append((s, reason, []))
+            continue
+        claims = []
         for claim in code_sentence(body, procs, conds, codebook):
-            for index, attr, topic_id in ((0, "procedures", doc_procedure), (1, "conditions", doc_condition)):
+            for attr in ("procedures", "conditions"):
                 if getattr(claim, attr):
                     continue
-                for source, sid in (("list lead-in", s["lead_in"]), ("section heading", s["section"])):
-                    ids = context(sid, index)
+                for source, sid in (
+                    ("list lead-in", s["lead_in"]),
+                    ("section heading", s["section"]),
+                ):
+                    ids = context(sid, attr)
                     if ids:
                         setattr(claim, attr, ids)
                         claim.why.append(f"{attr[:-1]} from the {source}")
                         break
                 else:
-                    if topic_id:
-                        setattr(claim, attr, [topic_id])
+                    if topics[attr]:
+                        setattr(claim, attr, [topics[attr]])
                         claim.why.append(f"{attr[:-1]} from the document topic")
-            if not claim.procedures:
-                continue  # a claim about no listed procedure is not coded
+            if claim.procedures:  # a claim about no listed procedure is not coded
+                claims.append(claim)
+        coded.append((s, "" if claims else "no cue", claims))
+    return coded
+
+
+def extract_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
+    """Claim rows of one document (see the module docstring)."""
+    rows = []
+    for s, _, claims in code_document(doc, text, codebook):
+        base = s["body_start"]
+        for claim in claims:
             first = min(claim.hits, key=lambda h: h.start)
-            base = s["body_start"]
             for procedure in claim.procedures:
                 for condition in claim.conditions or [""]:
                     rows.append(

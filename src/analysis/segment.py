@@ -47,8 +47,41 @@ CLAIM_KINDS = ("text", "list_item")
 
 # Language, not domain: words after which a period does not end a sentence.
 ABBREVIATIONS = frozenset(
-    "e.g i.e etc vs dr mr mrs ms prof st no fig al approx ca cf ed eds inc ltd co jr sr "
-    "u.s u.k dept est vol p pp min max mt".split()
+    [
+        "e.g",
+        "i.e",
+        "etc",
+        "vs",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "st",
+        "no",
+        "fig",
+        "al",
+        "approx",
+        "ca",
+        "cf",
+        "ed",
+        "eds",
+        "inc",
+        "ltd",
+        "co",
+        "jr",
+        "sr",
+        "u.s",
+        "u.k",
+        "dept",
+        "est",
+        "vol",
+        "p",
+        "pp",
+        "min",
+        "max",
+        "mt",
+    ]
 )
 LINE = re.compile(r"[^\r\n]+")
 END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
