@@ -72,7 +72,11 @@ def html_to_text(html: str, path: Path) -> tuple[str, str]:
     import trafilatura
 
     text = trafilatura.extract(
-        html, include_comments=False, include_tables=False, include_links=False, favor_precision=True
+        html,
+        include_comments=False,
+        include_tables=False,
+        include_links=False,
+        favor_precision=True,
     )
     if not text:
         raise CorpusError(f"{path}: no article text found in the HTML")
@@ -117,9 +121,7 @@ def _table_rows(path: Path, rel: str) -> Iterator[dict[str, str] | tuple[str, st
     columns = set().union(*(r.keys() for _, r in rows)) if rows else set()
     text_col = next((c for c in config.TEXT_COLUMNS if c in columns), None)
     if text_col is None:
-        raise CorpusError(
-            f"{path}: no text column; name one of {', '.join(config.TEXT_COLUMNS)}"
-        )
+        raise CorpusError(f"{path}: no text column; name one of {', '.join(config.TEXT_COLUMNS)}")
     id_col = next((c for c in config.ID_COLUMNS if c in columns), None)
     title_col = next((c for c in config.TITLE_COLUMNS if c in columns), None)
     for n, row in rows:

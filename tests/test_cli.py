@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from analysis import config
+from analysis.cli import build_parser, main
+from analysis.tables import read_table
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_extract_writes_the_format_of_the_suffix(tmp_path, suffix):
+    out = tmp_path / f"claims{suffix}"
+    assert main(["extract", str(config.CORPUS), "--out", str(out)]) == 0
+    claims = read_table(out)
+    required = {
+        "doc",
+        "sentence",
+        "start",
+        "end",
+        "type",
+        "category",
+        "certainty",
+        "procedure",
+        "condition",
+        "cue",
+        "codebook_version",
+    }
+    assert required <= set(claims.columns)
+    assert len(claims) > 100
+    texts = {p.name: p.read_text() for p in config.CORPUS.iterdir()}
+    for row in claims.head(50).itertuples():
+        assert texts[row.doc][int(row.start) : int(row.end)] == row.sentence
+
+
+def test_extract_refuses_an_unknown_format(tmp_path, capsys):
+    assert main(["extract", str(config.CORPUS), "--out", str(tmp_path / "claims.xlsx")]) == 2
+    assert "unknown table format .xlsx" in capsys.readouterr().err
+
+
+def test_bad_codebook_is_an_error_not_a_traceback(tmp_path, capsys):
+    bad = tmp_path / "codebook.yml"
+    bad.write_text("version: [")
+    code = main(
+        ["extract", str(config.CORPUS), "--out", str(tmp_path / "c.csv"), "--codebook", str(bad)]
+    )
+    assert code == 2 and "not valid YAML" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["extract", "report", "explain", "check-codebook"])
+def test_help_explains_every_option(command):
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices[command]
+    for action in sub._actions:
+        if action.dest != "help":
+            assert action.help, f"{command} {action.dest} has no help"
+    result = subprocess.run(
+        [sys.executable, "-m", "analysis.cli", command, "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "usage" in result.stdout
+
+
+def test_check_codebook(capsys):
+    assert main(["check-codebook"]) == 0
+    assert "ok, version" in capsys.readouterr().out
+
+
+def test_explain_marks_cues(tmp_path, capsys):
+    doc = tmp_path / "a.txt"
+    doc.write_text("IPL may reduce redness in rosacea.\nWhat is IPL?\n")
+    assert main(["explain", str(doc), "--all"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "[[reduce redness" in out and "hedged by 'may'" in out and "[question] What is IPL?" in out
+    )
+
+
+def test_tables_round_trip(tmp_path):
+    df = pd.DataFrame({"doc": ["a"], "condition": [""], "start": [3]})
+    for suffix in (".csv", ".parquet", ".jsonl"):
+        from analysis.tables import write_table
+
+        back = read_table(write_table(df, tmp_path / f"t{suffix}"))
+        assert back["condition"].tolist() == [""] and int(back["start"].iloc[0]) == 3

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analysis.corpus import CorpusError, load_corpus
+
+
+def test_loads_text_markdown_html_jsonl_csv(tmp_path):
+    (tmp_path / "a.txt").write_text("IPL helps rosacea.\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text("# Peels\n\nChemical peels help melasma.\n")
+    (tmp_path / "c.html").write_text(
+        "<html><head><title>Laser guide</title><script>var x = 1;</script></head><body>"
+        "<nav>Home | About | Contact</nav><article><h1>Laser guide</h1>"
+        + "<p>Laser resurfacing can reduce the appearance of acne scars in many patients. "
+        "Most people need several sessions to see the full effect of the treatment.</p>"
+        * 3
+        + "</article><footer>Copyright</footer></body></html>"
+    )
+    (tmp_path / "d.jsonl").write_text(
+        json.dumps({"id": "x1", "title": "PRP", "text": "PRP can help hair loss."}) + "\n"
+    )
+    (tmp_path / "e.csv").write_text('id,text\nr1,"Dermaplaning exfoliates, gently."\n')
+    docs, problems = load_corpus(tmp_path)
+    assert problems.empty
+    assert list(docs["doc"]) == ["a.txt", "c.html", "d.jsonl#x1", "e.csv#r1", "sub/b.md"]
+    html = docs.set_index("doc").loc["c.html"]
+    assert "acne scars" in html.text and "var x" not in html.text and "About" not in html.text
+    assert html.title == "Laser guide"
+    assert docs.set_index("doc").loc["d.jsonl#x1", "title"] == "PRP"
+    assert docs["sha256"].str.len().eq(64).all()
+
+
+def test_bad_files_are_listed_not_fatal(tmp_path):
+    (tmp_path / "good.txt").write_text("IPL helps rosacea.")
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02" * 10)
+    (tmp_path / "latin.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    (tmp_path / "notext.csv").write_text("id,body_html\n1,x\n")
+    (tmp_path / "rows.jsonl").write_text('{"text": "IPL helps."}\nnot json\n{"text": ""}\n')
+    docs, problems = load_corpus(tmp_path)
+    assert set(docs["doc"]) == {"good.txt", "rows.jsonl#1"}
+    reasons = dict(zip(problems["doc"], problems["problem"], strict=True))
+    assert "empty" in reasons["empty.txt"]
+    assert "binary" in reasons["binary.txt"]
+    assert "UTF-8" in reasons["latin.txt"]
+    assert "no text column" in reasons["notext.csv"]
+    assert "not JSON" in reasons["rows.jsonl#2"]
+    assert "empty" in reasons["rows.jsonl#3"]
+    assert all(p.startswith(str(tmp_path)) or "#" in d for d, p in reasons.items() if "#" not in d)
+
+
+def test_missing_folder():
+    with pytest.raises(CorpusError, match="no such corpus folder"):
+        load_corpus("/nonexistent/corpus")

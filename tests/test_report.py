@@ -1,0 +1,73 @@
+"""The whole batch: extract, papermill, nbconvert, index.html."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from analysis import config
+from analysis.report import build_reports
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return build_reports(corpus=config.CORPUS, out=tmp_path_factory.mktemp("reports"))
+
+
+def test_every_report_is_written(run):
+    assert not len(run.failed), run.failed[["name", "error"]].to_string()
+    names = set(run.jobs["name"])
+    assert "overview" in names
+    assert "deep-dive_microneedling_atopic-dermatitis" in names
+    assert "deep-dive_microdermabrasion_atopic-dermatitis" in names
+
+
+def test_reports_hold_rendered_plotly_figures_and_no_code(run):
+    for job in run.jobs.itertuples():
+        html = (run.out / job.html).read_text()
+        divs = len(re.findall(r'class="plotly-graph-div"', html))
+        expected = 4 if job.name == "overview" else 3  # heatmaps, bars, mix, table
+        assert divs == expected, f"{job.html}: {divs} plotly figures"
+        assert "Plotly.newPlot" in html
+        assert "hl-ipython3" not in html and "figures.heatmaps(" not in html  # no code cells
+        assert "<mark>" in html  # evidence with its cue marked
+
+
+def test_index_links_reports_and_records_provenance(run):
+    index = (run.out / "index.html").read_text()
+    for job in run.jobs.itertuples():
+        assert f'href="{job.html}"' in index
+    prov = json.loads((run.out / "provenance.json").read_text())
+    for key in ("corpus_sha256", "codebook_version", "codebook_sha256", "package_version", "time"):
+        assert prov[key] and str(prov[key]) in index
+    assert (run.out / "data" / "claims.parquet").is_file()
+
+
+def test_one_failing_report_does_not_sink_the_batch(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("IPL can help rosacea. IPL can cause swelling.\n")
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(config.NOTEBOOKS, notebooks)
+    deep = json.loads((notebooks / "deep_dive.ipynb").read_text())
+    deep["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "id": "broken",
+            "source": "raise RuntimeError('broken on purpose')",
+        }
+    )
+    (notebooks / "deep_dive.ipynb").write_text(json.dumps(deep))
+    run = build_reports(corpus=corpus, out=tmp_path / "out", notebooks=notebooks)
+    status = dict(zip(run.jobs["name"], run.jobs["status"], strict=True))
+    assert status["overview"] == "ok"
+    assert status["deep-dive_ipl_rosacea"] == "failed"
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert "broken on purpose" in index
+    assert (tmp_path / "out" / "overview.html").is_file()
