@@ -311,3 +311,41 @@ def test_every_claim_row_is_one_procedure_and_condition(code):
     claims = code("Microneedling can help with acne scars and stretch marks.", table=True)
     assert set(claims.condition) == {"acne_scars", "stretch_marks"}
     assert len(claims) == 2
+
+
+# ------------------------------------------------------------- other pages
+# Clinic pages, evidence summaries and affiliate boxes.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Book now and get 20% off your first IPL session.",
+        "As an Amazon Associate we earn from qualifying purchases on derma rollers.",
+        "Call today to book your PRP consultation.",
+    ],
+)
+def test_commercial_boilerplate(code, text):
+    assert code(text) == set()
+
+
+def test_killing_bacteria_is_a_benefit_not_an_infection_risk(code):
+    found = code("Blue LED light therapy kills acne-causing bacteria.")
+    assert ("benefit", "efficacy", "asserted") in found
+    assert not any(t == "risk" for t, _, _ in found)
+
+
+def test_evidence_summary_language(code):
+    found = code("Low-certainty evidence from small trials suggests PRP improves hair density.")
+    assert ("uncertainty", "limited_evidence", "asserted") in found
+    assert ("benefit", "efficacy", "hedged") in found
+
+
+def test_sessions_needed_is_durability(code):
+    assert ("uncertainty", "long_term_unknown", "asserted") in code(
+        "Most people need three to six IPL sessions, with maintenance sessions every year."
+    )
+
+
+def test_other_agent_as_subject_is_not_a_procedure_claim(code):
+    assert code("Minoxidil can improve hair loss, and many use it with PRP.") == set()
