@@ -48,3 +48,11 @@ def pytest_terminal_summary(terminalreporter):
                 terminalreporter.write_sep("-", "extraction score on the sample corpus")
                 for part in value.split("; "):
                     terminalreporter.write_line(part)
+
+
+@pytest.fixture(scope="session")
+def report_run(tmp_path_factory):
+    """The report batch on the bundled corpus, run once for the session."""
+    from analysis.report import build_reports
+
+    return build_reports(corpus=config.CORPUS, out=tmp_path_factory.mktemp("reports"))

@@ -7,6 +7,8 @@ import yaml
 
 from tests.conftest import REPO
 
+CONDA_NAMES = {"python-kaleido": "kaleido"}  # conda-forge's name -> PyPI's
+
 
 def names(requirements: list[str]) -> set[str]:
     return {
@@ -19,6 +21,7 @@ def test_environment_yml_names_the_pyproject_packages():
     wanted = names(project["dependencies"]) | names(project["optional-dependencies"]["test"])
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     conda = names([d for d in env["dependencies"] if isinstance(d, str)]) - {"python", "pip"}
+    conda = {CONDA_NAMES.get(n, n) for n in conda}
     assert conda == wanted
 
 

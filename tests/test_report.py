@@ -6,18 +6,12 @@ import json
 import re
 import shutil
 
-import pytest
-
 from analysis import config
 from analysis.report import build_reports
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return build_reports(corpus=config.CORPUS, out=tmp_path_factory.mktemp("reports"))
-
-
-def test_every_report_is_written(run):
+def test_every_report_is_written(report_run):
+    run = report_run
     assert not len(run.failed), run.failed[["name", "error"]].to_string()
     names = set(run.jobs["name"])
     assert "overview" in names
@@ -25,18 +19,20 @@ def test_every_report_is_written(run):
     assert "deep-dive_microdermabrasion_atopic-dermatitis" in names
 
 
-def test_reports_hold_rendered_plotly_figures_and_no_code(run):
+def test_reports_hold_rendered_plotly_figures_and_no_code(report_run):
+    run = report_run
     for job in run.jobs.itertuples():
         html = (run.out / job.html).read_text()
         divs = len(re.findall(r'class="plotly-graph-div"', html))
-        expected = 4 if job.name == "overview" else 3  # heatmaps, bars, mix, table
+        expected = 5 if job.name == "overview" else 3  # heatmaps, bars, balance, mix, table
         assert divs == expected, f"{job.html}: {divs} plotly figures"
         assert "Plotly.newPlot" in html
         assert "hl-ipython3" not in html and "figures.heatmaps(" not in html  # no code cells
         assert "<mark>" in html  # evidence with its cue marked
 
 
-def test_index_links_reports_and_records_provenance(run):
+def test_index_links_reports_and_records_provenance(report_run):
+    run = report_run
     index = (run.out / "index.html").read_text()
     for job in run.jobs.itertuples():
         assert f'href="{job.html}"' in index
@@ -71,3 +67,24 @@ def test_one_failing_report_does_not_sink_the_batch(tmp_path):
     index = (tmp_path / "out" / "index.html").read_text()
     assert "broken on purpose" in index
     assert (tmp_path / "out" / "overview.html").is_file()
+
+
+def test_reports_open_offline_without_cdn_scripts(report_run):
+    for job in report_run.jobs.itertuples():
+        html = (report_run.out / job.html).read_text()
+        assert not re.search(r"<script[^>]+src=\"https?://", html), job.html
+        assert html.count("function(t){") < 1000  # plotly.js is inlined once, not per chart
+        assert len(re.findall(r"Plotly\.newPlot", html)) >= 3
+
+
+def test_images_are_written_as_png_and_svg(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("IPL can help rosacea. IPL can cause swelling.\n")
+    run = build_reports(corpus=corpus, out=tmp_path / "out", images=True)
+    assert not len(run.failed), run.failed.to_string()
+    written = sorted(p.name for p in (tmp_path / "out" / "images" / "overview").iterdir())
+    assert "heatmaps.png" in written and "heatmaps.svg" in written
+    assert (tmp_path / "out" / "images" / "overview" / "heatmaps.png").read_bytes()[
+        :4
+    ] == b"\x89PNG"

@@ -56,7 +56,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import build_reports
 
     run = build_reports(
-        corpus=args.corpus, out=args.out, codebook=args.codebook, notebooks=args.notebooks
+        corpus=args.corpus,
+        out=args.out,
+        codebook=args.codebook,
+        notebooks=args.notebooks,
+        images=args.images,
     )
     _print_problems(run.problems)
     ok = run.jobs[run.jobs["status"] == "ok"]
@@ -145,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=str(config.NOTEBOOKS),
         metavar="DIR",
         help="folder with overview.ipynb and deep_dive.ipynb (default: %(default)s)",
+    )
+    p.add_argument(
+        "--images",
+        action="store_true",
+        help="also write every chart as PNG and SVG under OUT/images/ (kaleido, system Chromium)",
     )
     _codebook_option(p)
     p.set_defaults(func=cmd_report)

@@ -6,29 +6,62 @@ profile from :func:`analysis.counts.document_profile`) and returns a plotly
 a chart is a mention or document count as defined there. Hover text shows
 both measures for every bar and cell.
 
-Call :func:`use_notebook_renderer` at the top of a notebook: since plotly
+Call :func:`use_notebook_renderer` at the top of a notebook. Since plotly
 6.1, papermill runs default to the ``plotly_mimetype`` renderer, which
-nbconvert drops without a word; ``plotly_mimetype+notebook`` also embeds
-the HTML, so the charts show in JupyterLab and in the exported report.
+nbconvert drops without a word. The renderer set here gives each chart both
+the plotly mimetype (JupyterLab draws it) and an HTML div without plotly.js
+or MathJax (the report template inlines plotly.js once, so a report opens
+offline). :func:`show` displays a figure and, when the report was asked for
+images, also writes it as PNG and SVG through kaleido and the system Chromium.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.io.base_renderers import MimetypeRenderer
 
-from analysis.counts import TYPES, count_claims
+from analysis.counts import TYPES, balance, count_claims
 
-RENDERER = "plotly_mimetype+notebook"
+RENDERER = "plotly_mimetype+claimscope_html"
 TYPE_COLOURS = {"benefit": "#1b9e77", "risk": "#d95f02", "uncertainty": "#7570b3"}
 CERTAINTY_COLOURS = {"asserted": "#4d4d4d", "hedged": "#a6a6a6", "negated": "#e7298a"}
 GENERAL = "(no condition)"
 
 
+class OfflineHtmlRenderer(MimetypeRenderer):
+    """A chart as an HTML div and script, without plotly.js or MathJax."""
+
+    def to_mimebundle(self, fig_dict: dict) -> dict:
+        html = pio.to_html(
+            fig_dict,
+            include_plotlyjs=False,
+            include_mathjax=False,
+            full_html=False,
+            default_width="100%",
+            default_height=525,
+        )
+        return {"text/html": html}
+
+
 def use_notebook_renderer() -> None:
-    """Render charts so that both JupyterLab and nbconvert's HTML show them."""
+    """Render charts so that both JupyterLab and the offline HTML show them."""
+    pio.renderers["claimscope_html"] = OfflineHtmlRenderer()
     pio.renderers.default = RENDERER
+
+
+def show(fig: go.Figure, name: str, images_dir: str = "") -> go.Figure:
+    """Return ``fig`` for display; with ``images_dir``, also write
+    ``<name>.png`` and ``<name>.svg`` there (kaleido, system Chromium)."""
+    if images_dir:
+        folder = Path(images_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix in (".png", ".svg"):
+            fig.write_image(folder / f"{name}{suffix}", width=1100, height=fig.layout.height or 520)
+    return fig
 
 
 def pretty(value: str) -> str:
@@ -99,7 +132,15 @@ def heatmaps(claims: pd.DataFrame, types: tuple[str, ...] = TYPES) -> go.Figure:
         xaxis_title="condition",
         yaxis_title="procedure",
         updatemenus=[
-            {"buttons": buttons, "direction": "right", "x": 0, "y": 1.15, "type": "buttons"}
+            {
+                "buttons": buttons,
+                "direction": "right",
+                "type": "buttons",
+                "x": 1,
+                "xanchor": "right",
+                "y": 1.12,
+                "yanchor": "bottom",
+            }
         ]
         if len(types) > 1
         else [],
@@ -140,6 +181,40 @@ def category_bars(
         barmode="relative",
         xaxis_title="← risks and caveats · mentions · benefits →",
         height=max(360, 30 * len(counts) + 120),
+    )
+    return fig
+
+
+def balance_chart(
+    claims: pd.DataFrame, title: str = "Benefit and risk balance per pair"
+) -> go.Figure:
+    """Per procedure x condition: benefit, risk and uncertainty mentions side
+    by side; hover gives the risk share and the hedged share."""
+    if claims.empty:
+        return _empty(title)
+    bal = balance(claims).sort_values(["benefit", "risk"])
+    labels = [
+        f"{pretty(p)} × {pretty(c)}"
+        for p, c in zip(bal["procedure"], bal["condition"], strict=True)
+    ]
+    fig = go.Figure()
+    for t in TYPES:
+        fig.add_trace(
+            go.Bar(
+                y=labels,
+                x=bal[t],
+                orientation="h",
+                name=t,
+                marker_color=TYPE_COLOURS[t],
+                customdata=bal[["risk_share", "hedged_share"]].values,
+                hovertemplate=(
+                    f"<b>%{{y}}</b><br>{t} mentions: %{{x}}"
+                    "<br>risk share: %{customdata[0]:.0%}<br>hedged: %{customdata[1]:.0%}<extra></extra>"
+                ),
+            )
+        )
+    fig.update_layout(
+        title=title, barmode="group", xaxis_title="mentions", height=max(360, 60 * len(bal) + 120)
     )
     return fig
 
@@ -191,5 +266,5 @@ def document_table(
             columnwidth=[4, 1, 1, 1, 1, 1.4, 1.4, 1.6],
         )
     )
-    fig.update_layout(title=title, height=max(240, 90 + 32 * len(profile)))
+    fig.update_layout(title=title, height=200 + 44 * len(profile))
     return fig

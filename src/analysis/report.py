@@ -106,16 +106,22 @@ def plan_jobs(claims: pd.DataFrame, data: dict[str, str]) -> list[dict]:
     return jobs
 
 
+TEMPLATES = Path(__file__).parent / "templates" / "nbconvert"
+
+
 def export_html(notebook_path: Path, html_path: Path) -> None:
-    """The executed notebook as HTML, outputs only (no code, no prompts)."""
+    """The executed notebook as an HTML page that opens offline: outputs
+    only (no code, no prompts), plotly.js inlined once, no CDN scripts."""
     import nbformat
     from nbconvert import HTMLExporter
+    from plotly.offline import get_plotlyjs
 
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="claimscope", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    nb = nbformat.read(notebook_path, as_version=4)
+    body, _ = exporter.from_notebook_node(nb, resources={"plotly_js": get_plotlyjs()})
     write_text(html_path, body)
 
 
@@ -163,8 +169,11 @@ def build_reports(
     codebook: str | Path | Codebook = config.CODEBOOK,
     notebooks: str | Path = config.NOTEBOOKS,
     kernel: str = config.KERNEL,
+    images: bool = False,
 ) -> ReportRun:
-    """Extract the corpus once, run every report, write index.html."""
+    """Extract the corpus once, run every report, write index.html. With
+    ``images``, every chart is also written to ``images/<report>/`` as PNG
+    and SVG."""
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     out, notebooks = Path(out).resolve(), Path(notebooks).resolve()
     documents, problems = load_corpus(corpus)
@@ -182,6 +191,7 @@ def build_reports(
     jobs = plan_jobs(claims, data)
     rows = []
     for job in jobs:
+        job["parameters"]["images_dir"] = str(out / "images" / job["name"]) if images else ""
         status, error = run_job(job, notebooks, out, kernel)
         subset = claims
         if job["procedure"]:
@@ -211,7 +221,7 @@ def build_reports(
         "codebook_version": cb.version,
         "codebook_sha256": cb.sha256,
         "package_version": analysis.__version__,
-        "parameters": json.dumps({"kernel": kernel, "notebooks": str(notebooks)}),
+        "parameters": json.dumps({"kernel": kernel, "notebooks": str(notebooks), "images": images}),
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     run = ReportRun(out=out, jobs=pd.DataFrame(rows), problems=problems, provenance=provenance)

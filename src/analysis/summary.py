@@ -126,3 +126,52 @@ def evidence_html(table: pd.DataFrame, limit: int | None = None) -> str:
         f'<table class="evidence"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>{note}"
     )
+
+
+def init_tables() -> None:
+    """Load the table library into the notebook, offline (once per notebook):
+    the report then filters and searches its tables without a kernel."""
+    import itables
+
+    itables.init_notebook_mode(all_interactive=False, connected=False)
+
+
+def evidence_datatable(table: pd.DataFrame, limit: int | None = None) -> str:
+    """The evidence table as a searchable, filterable itables table, cues
+    marked; every piece of corpus text is escaped before the markup."""
+    from itables import to_html_datatable
+
+    shown = table if limit is None else table.head(limit)
+    frame = pd.DataFrame(
+        {
+            "document": shown["doc"].map(html.escape),
+            "sentence": [
+                mark_cues(str(s), list(spans))
+                for s, spans in zip(shown["sentence"], shown["cue_spans"], strict=True)
+            ],
+            **{c: shown[c].astype(str).map(html.escape) for c in EVIDENCE_COLUMNS[2:-1]},
+        }
+    )
+    note = ""
+    if limit is not None and len(table) > limit:
+        note = f"<p>First {limit} of {len(table)} claims; all are in data/claims.csv.</p>"
+    return (
+        to_html_datatable(
+            frame,
+            connected=False,
+            allow_html=True,
+            column_filters="footer",
+            maxBytes=0,
+            pageLength=10,
+            lengthMenu=[10, 25, 100, -1],
+            classes="display compact evidence",
+            showIndex=False,
+            style="width:100%",
+            columnDefs=[
+                {"targets": "_all", "className": "dt-left"},
+                {"targets": 0, "width": "12%"},
+                {"targets": 1, "width": "48%"},
+            ],
+        )
+        + note
+    )

@@ -1,0 +1,154 @@
+"""The reports in a real browser: Playwright drives Debian's Chromium
+(installed by `make test` as root; nothing downloads a browser), offline,
+from file:// URLs. Screenshots go to test-output/screenshots/."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis.report import export_html
+from tests.conftest import REPO
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = REPO / "test-output" / "screenshots"
+LOCAL = ("file:", "data:", "blob:", "about:")
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason="Debian's chromium is not installed (make test installs it when run as root)",
+)
+
+FIGURES_JS = """
+() => [...document.querySelectorAll('.plotly-graph-div')].map(gd => ({
+    id: gd.id,
+    traces: (gd.data || []).length,
+    visible: (gd._fullData || []).filter(t => t.visible === true).length,
+    drawn: gd.querySelectorAll('g.trace.bars, g.hm, g.table').length,
+    svg: gd.querySelectorAll('svg.main-svg').length,
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, path: Path):
+    """Open a file offline; return (page, context, outside requests, errors)."""
+    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    outside, errors = [], []
+    page.on("request", lambda r: None if r.url.startswith(LOCAL) else outside.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri(), wait_until="load")
+    return page, context, outside, errors
+
+
+def check_report(browser, path: Path, expected_figures: int) -> list[dict]:
+    """Assert a report renders offline: every chart drawn, no errors, no
+    request leaving the file, no code; screenshot it. Returns the charts."""
+    page, context, outside, errors = open_page(browser, path)
+    try:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        with contextlib.suppress(PlaywrightTimeout):  # the count below says what is missing
+            page.wait_for_function(
+                "n => document.querySelectorAll('.plotly-graph-div svg.main-svg').length >= n",
+                arg=expected_figures,
+                timeout=10_000,
+            )
+        figures = page.evaluate(FIGURES_JS)
+        assert len(figures) == expected_figures, f"{path.name}: {len(figures)} charts drawn"
+        for f in figures:
+            assert f["svg"] > 0 and f["traces"] > 0, f
+            assert f["drawn"] == f["visible"], f"{path.name}: chart {f}"
+        assert not errors, errors
+        assert not outside, f"{path.name} requested {outside}"
+        assert page.locator(".jp-InputPrompt, .jp-InputArea .highlight").count() == 0
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{path.stem}.png"), full_page=True)
+        return figures
+    finally:
+        context.close()
+
+
+def test_every_report_renders_offline(browser, report_run):
+    for job in report_run.jobs.itertuples():
+        expected = 5 if job.name == "overview" else 3
+        figures = check_report(browser, report_run.out / job.html, expected)
+        if job.name == "overview":
+            assert [f["traces"] for f in figures] == [3, 3, 3, 3, 1]
+
+
+def test_evidence_table_filters(browser, report_run):
+    page, context, outside, errors = open_page(browser, report_run.out / "overview.html")
+    try:
+        search = (
+            page.locator("table.evidence")
+            .locator("xpath=ancestor::div[contains(@class,'dt-container')]")
+            .locator("input[type=search]")
+            .first
+        )
+        search.wait_for(timeout=20_000)
+        info = page.locator(".dt-info").first
+        before = info.inner_text()
+        search.fill("infection")
+        page.wait_for_function(
+            "b => document.querySelector('.dt-info').innerText !== b", arg=before, timeout=5_000
+        )
+        after = info.inner_text()
+        rows = page.locator("table.evidence tbody tr")
+        assert 0 < rows.count() <= 10
+        assert all("infection" in rows.nth(i).inner_text().lower() for i in range(rows.count()))
+        assert "filtered" in after, (before, after)
+        assert not errors and not outside
+    finally:
+        context.close()
+
+
+def test_index_links_every_report(browser, report_run):
+    page, context, outside, errors = open_page(browser, report_run.out / "index.html")
+    try:
+        links = page.eval_on_selector_all("#reports a", "as => as.map(a => a.getAttribute('href'))")
+        assert sorted(links) == sorted(report_run.jobs["html"])
+        assert not errors and not outside
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "index.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_negative_control_bare_mimetype_renderer_fails(browser, report_run, tmp_path):
+    """Exported with only the plotly mimetype (plotly's papermill default),
+    the charts vanish; the check above must catch it."""
+    nb = json.loads((report_run.out / "notebooks" / "overview.ipynb").read_text())
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "application/vnd.plotly.v1+json" in data:
+                data.pop("text/html", None)
+    bare = tmp_path / "bare.ipynb"
+    bare.write_text(json.dumps(nb))
+    export_html(bare, tmp_path / "bare.html")
+    with pytest.raises(AssertionError):
+        check_report(browser, tmp_path / "bare.html", 5)
