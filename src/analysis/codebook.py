@@ -5,13 +5,21 @@ synonyms, claim types and categories with their cue patterns, certainty cues,
 clause breakers and the cues of text that is never a claim. This module turns
 the YAML into a :class:`Codebook` of compiled patterns, once per run, and
 refuses a broken codebook before any work starts with an error that names the
-entry at fault.
+entry at fault: invalid YAML (with its line), a key given twice, a pattern
+that does not compile or that backtracks catastrophically on a long crafted
+line, an id referenced but not defined. YAML is read with a safe loader: a
+codebook cannot build Python objects.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import queue
 import re
+import subprocess
+import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +28,34 @@ import yaml
 
 FLAGS = re.IGNORECASE
 MACRO = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+# Lines a pattern must get through quickly: long runs of words, commas,
+# letters and hyphens, where a pathological pattern backtracks for ever.
+CRAFTED = (
+    "word " * 800 + "!",
+    "may help reduce eczema, " * 120 + "?",
+    "a" * 3000 + "!",
+    "x-" * 1500 + "?",
+)
+PATTERN_SECONDS = 0.5
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first given at line {seen[key]})",
+                    key_node.start_mark,
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep)
 
 
 class CodebookError(ValueError):
@@ -150,6 +186,7 @@ class _Compiler:
 
     def __init__(self, path: str, macros: dict[str, str], condition_alternatives: str):
         self.path = path
+        self.compiled: list[tuple[str, re.Pattern[str]]] = []
         condition = rf"(?:{condition_alternatives})"
         listed = rf"{condition}(?:\s*,?\s*(?:and\s+|or\s+|&\s+)?(?:other\s+)?{condition})*"
         self.macros = {"condition": listed}
@@ -170,9 +207,11 @@ class _Compiler:
             raise CodebookError(f"{self.path}: {where}: expected a pattern (a string)")
         expanded = self.expand(text, where)
         try:
-            return re.compile(expanded, FLAGS)
+            pattern = re.compile(expanded, FLAGS)
         except re.error as exc:
             raise CodebookError(f"{self.path}: {where}: pattern does not compile: {exc}") from exc
+        self.compiled.append((where, pattern))
+        return pattern
 
     def compile_any(self, texts: Any, where: str) -> re.Pattern[str]:
         if isinstance(texts, str):
@@ -197,7 +236,7 @@ def load_codebook(path: str | Path) -> Codebook:
         raise CodebookError(f"{path}: no such codebook file (pass --codebook PATH)")
     data = path.read_bytes()
     try:
-        raw = yaml.safe_load(data)
+        raw = yaml.load(data, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         raise CodebookError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
@@ -283,6 +322,7 @@ def load_codebook(path: str | Path) -> Codebook:
     clauses = _require(raw, "clauses", p)
     nc = _require(raw, "not_claims", p)
     attr = _require(raw, "attribution", p)
+    check_backtracking(comp.compiled, p)
     return Codebook(
         path=p,
         version=version,
@@ -317,6 +357,58 @@ def load_codebook(path: str | Path) -> Codebook:
         },
         raw=raw,
     )
+
+
+def check_backtracking(
+    patterns: list[tuple[str, re.Pattern[str]]], path: str, seconds: float = PATTERN_SECONDS
+) -> None:
+    """Refuse a pattern that backtracks catastrophically, by name.
+
+    Python's ``re`` cannot be stopped once a search starts, so the patterns
+    run over :data:`CRAFTED` lines in a child process that reports each one
+    as it starts; a pattern still running after ``seconds`` is the culprit.
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-c", _PROBE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    reports: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [reports.put(x) for x in child.stdout], daemon=True).start()
+    child.stdin.write(json.dumps([[[p.pattern, p.flags] for _, p in patterns], CRAFTED]))
+    child.stdin.close()
+    started, limit = -1, max(seconds, 10.0)  # the first report waits for the start-up
+    try:
+        while True:
+            report = reports.get(timeout=limit).strip()
+            if report == "done":
+                return
+            started, limit = int(report), seconds
+    except queue.Empty:
+        child.kill()
+        where = patterns[started][0] if started >= 0 else "every pattern"
+        raise CodebookError(
+            f"{path}: {where}: pattern backtracks catastrophically (over {seconds} s on a "
+            "long crafted line); rewrite it without nested repetition such as (\\w+\\s?)+"
+        ) from None
+    finally:
+        child.wait()
+
+
+# Runs in the child of check_backtracking: reads [[pattern, flags], ...] and
+# the crafted lines, prints the index of each pattern as it starts.
+_PROBE = """
+import json, re, sys
+patterns, lines = json.load(sys.stdin)
+for i, (text, flags) in enumerate(patterns):
+    print(i, flush=True)
+    pattern = re.compile(text, flags)
+    for line in lines:
+        pattern.search(line)
+print("done", flush=True)
+"""
 
 
 def _trigger(comp: _Compiler, raw: Any, where: str) -> Trigger:

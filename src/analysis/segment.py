@@ -15,7 +15,9 @@ start, end  character offsets: ``text[start:end] == sentence``
 sentence    the sentence text
 body_start  offset where the claim text starts (after a list label such as
             "Exfoliation: "); equal to ``start`` when there is none
-kind        text, list_item, heading, question, boilerplate or reference;
+kind        text, list_item, heading, question, boilerplate, reference or
+            overlong (over MAX_SENTENCE_CHARS: scraped debris, never coded,
+            which also bounds the cost of every pattern on a crafted line);
             only text and list_item sentences can carry claims
 line        the line the sentence stands on (a line is a paragraph)
 section     sid of the heading the sentence falls under, -1 before any
@@ -89,6 +91,7 @@ NEXT_STARTS_SENTENCE = re.compile(r"\s+[\"'“‘(\[]?[A-Z0-9•\-–*]")
 BULLET = re.compile(r"^\s*(?:[-•*–·▪►✓]|\d+[.)])\s+")
 TERMINAL = ".!?:;…"
 MAX_HEADING_WORDS = 20
+MAX_SENTENCE_CHARS = 3000
 
 
 def split_line(line: str) -> list[tuple[int, int]]:
@@ -143,6 +146,8 @@ def segment_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
             kind = "list_item" if bullet else "text"
             if in_references:
                 kind = "reference"
+            elif e - s > MAX_SENTENCE_CHARS:
+                kind = "overlong"
             elif heading:
                 kind = "heading"
             elif sentence.rstrip("\"'”’) ").endswith("?"):
