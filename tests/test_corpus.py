@@ -37,15 +37,16 @@ def test_bad_files_are_listed_not_fatal(tmp_path):
     (tmp_path / "good.txt").write_text("IPL helps rosacea.")
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02" * 10)
-    (tmp_path / "latin.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    (tmp_path / "latin.txt").write_bytes("Un caf\xe9 cr\xe8me tr\xe8s chaud.".encode("latin-1"))
     (tmp_path / "notext.csv").write_text("id,body_html\n1,x\n")
     (tmp_path / "rows.jsonl").write_text('{"text": "IPL helps."}\nnot json\n{"text": ""}\n')
     docs, problems = load_corpus(tmp_path)
-    assert set(docs["doc"]) == {"good.txt", "rows.jsonl#1"}
+    assert set(docs["doc"]) == {"good.txt", "latin.txt", "rows.jsonl#1"}
     reasons = dict(zip(problems["doc"], problems["problem"], strict=True))
     assert "empty" in reasons["empty.txt"]
     assert "binary" in reasons["binary.txt"]
-    assert "UTF-8" in reasons["latin.txt"]
+    assert "not UTF-8: decoded as" in reasons["latin.txt"]
+    assert "caf\xe9 cr\xe8me" in docs.set_index("doc").loc["latin.txt", "text"]
     assert "no text column" in reasons["notext.csv"]
     assert "not JSON" in reasons["rows.jsonl#2"]
     assert "empty" in reasons["rows.jsonl#3"]

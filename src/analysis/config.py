@@ -21,6 +21,9 @@ HTML_SUFFIXES = (".html", ".htm")
 TABLE_SUFFIXES = (".jsonl", ".csv")
 # Column names tried, in order, for the text of a .jsonl/.csv corpus row.
 TEXT_COLUMNS = ("text", "body", "content", "article")
+# Among encodings that fit a non-UTF-8 file equally well, the ones English
+# web pages are written in win (charset-normalizer's names).
+PREFERRED_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")
 ID_COLUMNS = ("doc", "id", "url", "name")
 TITLE_COLUMNS = ("title", "headline")
 

@@ -15,22 +15,37 @@ source     the file it came from, relative to the corpus root
 =========  ==============================================================
 
 Problems table (:func:`load_corpus` returns it beside the documents), one
-row per file or row that was skipped: ``doc, problem, action``. One bad file
-never stops the others.
+row per file or row that was skipped or repaired: ``doc, problem, action``.
+One bad file never stops the others. Text that is not UTF-8 is decoded from
+the encoding charset-normalizer detects (Windows-1252, Latin-1, UTF-16 with
+its BOM), mojibake is repaired by ftfy, and each such repair is listed. The
+loader stays inside the corpus folder: a link that points outside it is
+skipped, and nothing a file names is ever fetched.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from analysis import config
+
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+WORDS = re.compile(r"[^\W\d_]{2,}(?:\s+[^\W\d_]{2,}){2,}")  # three words in a row
 
 DOCUMENT_COLUMNS = ["doc", "title", "text", "sha256", "source"]
 PROBLEM_COLUMNS = ["doc", "problem", "action"]
@@ -52,19 +67,54 @@ def corpus_files(root: Path) -> list[Path]:
     )
 
 
-def read_text(path: Path) -> str:
-    """Decode a text file; UTF-8 (with or without BOM), else a clear error."""
-    data = path.read_bytes()
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+def decode(data: bytes, path: Path) -> tuple[str, list[str]]:
+    """Text of a file's bytes and the repairs made: a BOM's encoding, else
+    UTF-8, else the encoding charset-normalizer detects; mojibake fixed."""
+    import ftfy
+
+    repairs = []
+    encoding = next((enc for bom, enc in BOMS if data.startswith(bom)), None)
+    if encoding is None and b"\x00" in data[:8192]:
         raise CorpusError(f"{path}: binary file, not text")
-    for encoding in ("utf-8-sig", "utf-16"):
-        if encoding == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            continue
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise CorpusError(f"{path}: not UTF-8 text; convert it to UTF-8 and run again")
+    try:
+        text = data.decode(encoding or "utf-8")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        candidates = from_bytes(data)
+        best = candidates.best()
+        if best is None:
+            raise CorpusError(f"{path}: binary or undecodable file, not text") from None
+        # Short texts fit several code pages equally well; among the best
+        # fits, take the one the corpus's language is usually written in.
+        best = next(
+            (
+                m
+                for m in candidates
+                if m.encoding in config.PREFERRED_ENCODINGS and m.chaos <= best.chaos
+            ),
+            best,
+        )
+        text = str(best)
+        repairs.append(f"not UTF-8: decoded as {best.encoding}")
+    fixed = ftfy.fix_encoding(text)  # mojibake only: quotes and widths stay as written
+    if fixed != text:
+        repairs.append("mojibake repaired")
+    return fixed, repairs
+
+
+def read_text(path: Path) -> str:
+    """Decode a text file (see :func:`decode`), dropping the repair notes."""
+    return decode(path.read_bytes(), path)[0]
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, links followed, stays inside ``root``."""
+    try:
+        path.resolve(strict=True).relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 def html_to_text(html: str, path: Path) -> tuple[str, str]:
@@ -98,9 +148,22 @@ def _record(doc: str, title: str, text: str, source: str) -> dict[str, str]:
     return {"doc": doc, "title": title, "text": text, "sha256": sha256(text), "source": source}
 
 
-def _table_rows(path: Path, rel: str) -> Iterator[dict[str, str] | tuple[str, str]]:
+def _csv_rows(raw: str, rel: str) -> Iterator[tuple[int, dict] | tuple[str, str]]:
+    """Rows of a CSV text; stops at bad quoting with a (doc, problem)."""
+    reader = csv.reader(io.StringIO(raw, newline=""), strict=True)
+    try:
+        header = next(reader)
+        for row in reader:
+            if row:
+                yield reader.line_num, dict(zip(header, row, strict=False))
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        yield (f"{rel}#{reader.line_num}", f"line {reader.line_num}: {exc}; rest of file skipped")
+
+
+def _table_rows(raw: str, path: Path, rel: str) -> Iterator[dict[str, str] | tuple[str, str]]:
     """Documents of a .jsonl/.csv corpus file; (doc, problem) for a bad row."""
-    raw = read_text(path)
     if path.suffix.lower() == ".jsonl":
         rows = []
         for n, line in enumerate(raw.splitlines(), 1):
@@ -116,8 +179,12 @@ def _table_rows(path: Path, rel: str) -> Iterator[dict[str, str] | tuple[str, st
                 continue
             rows.append((n, row))
     else:
-        reader = csv.DictReader(io.StringIO(raw))
-        rows = list(enumerate(reader, 2))
+        rows = []
+        for item in _csv_rows(raw, rel):
+            if isinstance(item[0], str):
+                yield item  # bad quoting
+            else:
+                rows.append(item)
     columns = set().union(*(r.keys() for _, r in rows)) if rows else set()
     text_col = next((c for c in config.TEXT_COLUMNS if c in columns), None)
     if text_col is None:
@@ -142,26 +209,44 @@ def load_corpus(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise CorpusError(f"{root}: no such corpus folder")
     records: list[dict[str, str]] = []
     problems: list[dict[str, str]] = []
+
+    def problem(doc: str, what: str, action: str = "skipped") -> None:
+        problems.append({"doc": doc, "problem": what, "action": action})
+
     for path in corpus_files(root):
         rel = path.relative_to(root).as_posix()
         suffix = path.suffix.lower()
+        if path.is_symlink() and not path.exists():
+            problem(rel, f"{path}: broken link")
+            continue
+        if not inside(path, root):
+            problem(rel, f"{path}: link points outside the corpus folder")
+            continue
         try:
+            text, repairs = decode(path.read_bytes(), path)
+            for repair in repairs:
+                problem(rel, f"{path}: {repair}", "repaired")
             if suffix in config.TABLE_SUFFIXES:
-                for item in _table_rows(path, rel):
+                for item in _table_rows(text, path, rel):
                     if isinstance(item, tuple):
-                        problems.append({"doc": item[0], "problem": item[1], "action": "skipped"})
+                        problem(*item)
                     else:
                         records.append(item)
                 continue
-            raw = read_text(path)
+            title = ""
             if suffix in config.HTML_SUFFIXES:
-                text, title = html_to_text(raw, path)
-            else:
-                text, title = raw, ""
+                text, title = html_to_text(text, path)
             if not text.strip():
                 raise CorpusError(f"{path}: empty file")
+            if not WORDS.search(text):
+                raise CorpusError(f"{path}: no sentence in the file")
             records.append(_record(rel, title or first_heading(text) or path.stem, text, rel))
         except (CorpusError, OSError) as exc:
-            problems.append({"doc": rel, "problem": str(exc), "action": "skipped"})
+            problem(rel, str(exc))
     documents = pd.DataFrame(records, columns=DOCUMENT_COLUMNS)
+    duplicate = documents["sha256"].duplicated(keep="first")
+    for row in documents[duplicate].itertuples():
+        first = documents.loc[documents["sha256"] == row.sha256, "doc"].iloc[0]
+        problem(row.doc, f"same text as {first}", "skipped: counted once")
+    documents = documents[~duplicate].reset_index(drop=True)
     return documents, pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
