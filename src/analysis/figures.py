@@ -17,6 +17,7 @@ images, also writes it as PNG and SVG through kaleido and the system Chromium.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pandas as pd
@@ -250,7 +251,8 @@ def document_table(
     """One row per document: mentions per type and the DISCERN-style answers."""
     yes = {True: "yes", False: "no"}
     columns = {
-        "document": profile["title"].where(profile["title"] != "", profile["doc"]),
+        # plotly reads a little HTML in table cells: corpus text is escaped
+        "document": profile["title"].where(profile["title"] != "", profile["doc"]).map(html.escape),
         "benefits": profile["benefit"],
         "risks": profile["risk"],
         "uncertainty": profile["uncertainty"],

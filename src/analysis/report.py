@@ -70,6 +70,42 @@ def load_claims(claims_path: str = "", codebook_path: str = "") -> pd.DataFrame:
     return extract(documents, codebook)
 
 
+def check_pair(procedure: object, condition: object, codebook_path: str = "") -> None:
+    """Refuse a deep-dive pair that is not of the codebook, listing the ids."""
+    for name, value in (("procedure", procedure), ("condition", condition)):
+        if not isinstance(value, str):
+            raise TypeError(
+                f"parameter {name} must be a string (an id of the codebook), "
+                f"got {type(value).__name__} {value!r}"
+            )
+    codebook = load_codebook(codebook_path or config.CODEBOOK)
+    if procedure not in codebook.procedures.labels:
+        raise ValueError(
+            f"unknown procedure {procedure!r}; valid ids: "
+            + ", ".join(sorted(codebook.procedures.labels))
+        )
+    if condition and condition not in codebook.conditions.labels:
+        raise ValueError(
+            f"unknown condition {condition!r}; valid ids: "
+            + ", ".join(sorted(codebook.conditions.labels))
+            + ', or "" for claims about no particular condition'
+        )
+
+
+def check_paths(**paths: object) -> None:
+    """Refuse a path parameter that is not a string, naming it."""
+    for name, value in paths.items():
+        if not isinstance(value, str):
+            raise TypeError(f"parameter {name} must be a path (a string), got {value!r}")
+
+
+def load_problems(problems_path: str = "") -> pd.DataFrame:
+    """The skipped or repaired documents of the run; the bundled corpus's when empty."""
+    if problems_path:
+        return read_table(problems_path)
+    return load_corpus(config.CORPUS)[1]
+
+
 def load_documents(documents_path: str = "") -> pd.DataFrame:
     """Documents (without text) for a notebook; the bundled corpus when empty."""
     if documents_path:
@@ -186,6 +222,7 @@ def build_reports(
     data = {
         "claims_path": str(data_dir / "claims.parquet"),
         "documents_path": str(data_dir / "documents.parquet"),
+        "problems_path": str(data_dir / "problems.csv"),
         "codebook_path": cb.path,
     }
     jobs = plan_jobs(claims, data)

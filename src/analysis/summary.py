@@ -128,6 +128,13 @@ def evidence_html(table: pd.DataFrame, limit: int | None = None) -> str:
     )
 
 
+def problems_html(problems: pd.DataFrame) -> str:
+    """The skipped or repaired documents as an HTML table (pandas escapes it)."""
+    if problems.empty:
+        return "<p>Every file of the corpus was read as it was.</p>"
+    return problems.rename(columns={"doc": "document"}).to_html(index=False, escape=True)
+
+
 def init_tables() -> None:
     """Load the table library into the notebook, offline (once per notebook):
     the report then filters and searches its tables without a kernel."""

@@ -1,0 +1,247 @@
+"""Bad input never sinks a batch: every problem gets a row that names the
+file and the problem; everything that is fine is still processed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis import config
+from analysis.codebook import CodebookError, load_codebook
+from analysis.corpus import CorpusError, decode, load_corpus
+from analysis.extract import extract
+from analysis.report import build_reports, check_pair
+from tests.conftest import make_documents
+
+ARTICLE = "Chemical peels can fade melasma. They may cause redness and peeling in some people.\n"
+
+
+def bad_corpus(root: Path) -> dict[str, str]:
+    """The sample articles plus one file or row per bad case; returns
+    {name: the words its problem must contain}."""
+    shutil.copytree(config.CORPUS, root)
+    first = sorted(config.CORPUS.iterdir())[0]
+    cases = {}
+
+    def add(name: str, data: bytes | str, expect: str) -> None:
+        path = root / name
+        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        cases[name] = expect
+
+    add("empty.txt", b"", "empty")
+    add("binary.txt", bytes(range(256)) * 40, "binary")
+    add("bom.txt", b"\xef\xbb\xbf" + ARTICLE.encode(), "")
+    add("utf16.txt", ARTICLE.replace("can", "\u201ccan\u201d").encode("utf-16"), "")
+    add(
+        "cp1252.txt",
+        "IPL \u201ccan\u201d help rosacea \u2014 it may cause swelling.".encode("cp1252"),
+        "decoded as",
+    )
+    add(
+        "latin1.txt",
+        "Le peeling chimique am\xe9liore la peau du visage.".encode("latin-1"),
+        "decoded as",
+    )
+    add(
+        "mojibake.txt",
+        "The laser\u00e2\u20ac\u2122s results can smooth acne scars.",
+        "mojibake repaired",
+    )
+    add("no-sentence.txt", "12 34 56 -- ## !!", "no sentence")
+    add("duplicate.txt", first.read_bytes(), "same text as")
+    add(
+        "page.html",
+        "<html><head><style>p{color:red}</style><script>var tracking = 1;</script></head><body>"
+        "<nav><a href='/'>Home</a> | <a href='/shop'>Shop</a></nav><article>"
+        + "<p>Dermaplaning removes dead skin cells and leaves the skin smoother. "
+        "Some people notice mild redness for a day after the treatment.</p>"
+        * 3
+        + "</article><footer>Cookie settings</footer></body></html>",
+        "",
+    )
+    add(
+        "rows.jsonl",
+        json.dumps({"id": "ok", "text": ARTICLE.replace("melasma", "sun spots")})
+        + "\n{not json\n"
+        + json.dumps({"id": "blank", "text": ""})
+        + "\n",
+        "",
+    )
+    cases["rows.jsonl#2"] = "not JSON"
+    cases["rows.jsonl#blank"] = "empty"
+    add("notext.csv", "id,html\n1,<p>hi</p>\n", "no text column")
+    add("quoting.csv", 'id,text\n1,"LED therapy can calm redness."\n2,"unterminated, quote\n', "")
+    cases["quoting.csv#3"] = "rest of file skipped"
+    (root / "broken.txt").symlink_to(root / "missing-target.txt")
+    cases["broken.txt"] = "broken link"
+    (root / "passwd.txt").symlink_to("/etc/passwd")
+    cases["passwd.txt"] = "outside the corpus"
+    return cases
+
+
+def test_bad_files_are_listed_and_the_rest_is_read(tmp_path):
+    cases = bad_corpus(tmp_path / "corpus")
+    docs, problems = load_corpus(tmp_path / "corpus")
+    listed = problems.groupby("doc")["problem"].agg(" | ".join).to_dict()
+    for name, expect in cases.items():
+        if expect:
+            assert name in listed, f"{name} not listed"
+            assert expect in listed[name], (name, listed[name])
+    read = set(docs["doc"])
+    for good in (
+        "bom.txt",
+        "utf16.txt",
+        "cp1252.txt",
+        "latin1.txt",
+        "mojibake.txt",
+        "page.html",
+        "rows.jsonl#ok",
+        "quoting.csv#1",
+    ):
+        assert good in read, good
+    text = docs.set_index("doc")["text"]
+    assert "\u201ccan\u201d" in text["cp1252.txt"] and "am\xe9liore" in text["latin1.txt"]
+    assert "laser\u2019s results" in text["mojibake.txt"]
+    assert "tracking" not in text["page.html"] and "Shop" not in text["page.html"]
+    assert not text["bom.txt"].startswith("\ufeff")
+    assert "duplicate.txt" not in read
+
+
+def test_bad_corpus_runs_through_the_batch_with_clean_counts(tmp_path):
+    bad_corpus(tmp_path / "corpus")
+    run = build_reports(corpus=tmp_path / "corpus", out=tmp_path / "out")
+    assert not len(run.failed), run.failed.to_string()
+    clean = extract(load_corpus(config.CORPUS)[0], load_codebook(config.CODEBOOK))
+    claims = pd.read_parquet(tmp_path / "out" / "data" / "claims.parquet")
+    sample = claims[claims["doc"].isin(set(clean["doc"]))].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sample, clean.reset_index(drop=True), check_dtype=False)
+    overview = (tmp_path / "out" / "overview.html").read_text()
+    index = (tmp_path / "out" / "index.html").read_text()
+    for name in ("empty.txt", "passwd.txt", "duplicate.txt", "notext.csv"):
+        assert name in overview and name in index
+
+
+def test_a_large_file_is_read_without_blowing_memory(tmp_path):
+    (tmp_path / "big.txt").write_text(ARTICLE * (50 * 2**20 // len(ARTICLE)))
+    tracemalloc.start()
+    docs, problems = load_corpus(tmp_path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert problems.empty and len(docs) == 1
+    assert peak < 6 * 50 * 2**20, f"peak {peak / 2**20:.0f} MiB for a 50 MiB file"
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.binary(max_size=3000))
+def test_any_bytes_decode_or_give_a_corpus_error(data):
+    try:
+        text, repairs = decode(data, Path("x.txt"))
+    except CorpusError as exc:
+        assert "x.txt" in str(exc)
+    else:
+        assert isinstance(text, str) and isinstance(repairs, list)
+
+
+WORDS = st.sampled_from(
+    [
+        "IPL",
+        "may",
+        "not",
+        "reduce",
+        "redness",
+        "rosacea",
+        ".",
+        "?",
+        "\n",
+        ":",
+        "- ",
+        "can",
+        "cause",
+        "scarring",
+        "acne scars",
+        "laser",
+        "help",
+        ",",
+        "some studies suggest",
+        "the",
+        "References",
+        "é",
+        "\u201c",
+        "  ",
+        "\t",
+        "eczema",
+        "microneedling",
+        "is not a cure",
+    ]
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.one_of(st.text(max_size=400), st.lists(WORDS, max_size=80).map(" ".join)))
+def test_extractor_never_raises_and_offsets_hold(codebook, text):
+    claims = extract(make_documents({"t.txt": text}), codebook)
+    for row in claims.itertuples():
+        assert text[row.start : row.end] == row.sentence
+        assert row.start <= row.cue_start < row.cue_end <= row.end
+
+
+def test_duplicate_key_is_refused_with_its_line(tmp_path):
+    text = config.CODEBOOK.read_text().replace(
+        "  rosacea:\n", "  rosacea:\n    label: Rosacea\n    label: Rosacea again\n", 1
+    )
+    (tmp_path / "c.yml").write_text(text)
+    with pytest.raises(CodebookError, match=r"duplicate key 'label'.*line \d+"):
+        load_codebook(tmp_path / "c.yml")
+
+
+def test_backtracking_pattern_is_refused_by_name(tmp_path):
+    text = config.CODEBOOK.read_text().replace(
+        '- "\\\\banti-?inflammatory\\\\b"', '- "(\\\\w+\\\\s?)+\\\\$"', 1
+    )
+    (tmp_path / "c.yml").write_text(text)
+    with pytest.raises(CodebookError, match=r"inflammation\.cues\[1\]: pattern backtracks"):
+        load_codebook(tmp_path / "c.yml")
+
+
+def test_unknown_pair_lists_the_valid_ids():
+    with pytest.raises(ValueError, match=r"unknown procedure 'botox'; valid ids: .*microneedling"):
+        check_pair("botox", "")
+    with pytest.raises(ValueError, match=r"unknown condition 'acne_scar'; valid ids: .*acne_scars"):
+        check_pair("laser", "acne_scar")
+    with pytest.raises(TypeError, match="parameter procedure must be a string"):
+        check_pair(3, "")
+
+
+def test_a_killed_run_leaves_the_previous_output_intact(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(400):
+        for src in config.CORPUS.iterdir():
+            (corpus / f"{i:03d}_{src.name}").write_text(f"Copy {i}.\n" + src.read_text())
+    out = tmp_path / "claims.parquet"
+    analysis = [sys.executable, "-m", "analysis.cli", "extract", str(corpus), "--out", str(out)]
+    subprocess.run([*analysis[:4], str(config.CORPUS), "--out", str(out)], check=True)
+    before = out.read_bytes()
+    proc = subprocess.Popen(analysis, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(4)
+    assert proc.poll() is None, "the run ended before it could be killed; enlarge the corpus"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert out.read_bytes() == before
+    assert len(pd.read_parquet(out)) > 0
