@@ -56,3 +56,41 @@ def report_run(tmp_path_factory):
     from analysis.report import build_reports
 
     return build_reports(corpus=config.CORPUS, out=tmp_path_factory.mktemp("reports"))
+
+
+PAYLOAD = "window.__pwned=1"
+
+
+def malicious_corpus(root: Path) -> Path:
+    """Articles carrying script payloads, a 1 MB line built to backtrack and
+    a link to /etc/passwd: every payload, if it ever ran, sets window.__pwned."""
+    root.mkdir(parents=True)
+    (root / f"<img src=x onerror={PAYLOAD}>.txt").write_text(
+        f"<script>{PAYLOAD}</script> Microneedling for rosacea\n"
+        f'Microneedling can cause infection <img src=x onerror="{PAYLOAD}"> in some people.\n'
+        f'Microneedling can reduce redness in rosacea <a href="javascript:{PAYLOAD}">here</a>.\n'
+        f"Microneedling can cause swelling --> <script>{PAYLOAD}</script> <!-- for a day.\n"
+        f"Microneedling can help rosacea </td></tr></table><script>{PAYLOAD}</script> too.\n"
+        f"Microneedling is not a cure for rosacea <svg onload={PAYLOAD}> at all.\n"
+    )
+    (root / "page.html").write_text(
+        f"<html><head><title>&lt;script&gt;{PAYLOAD}&lt;/script&gt; IPL guide</title>"
+        f"<script>{PAYLOAD}</script></head><body><article><h1>IPL for rosacea</h1>"
+        f"<p>IPL can reduce redness in rosacea &lt;img src=x onerror={PAYLOAD}&gt; for most "
+        f"people. IPL can cause blistering &lt;script&gt;{PAYLOAD}&lt;/script&gt; in rare "
+        "cases. Read the <a href='file:///etc/passwd'>notes</a> and see the "
+        "<img src='http://198.51.100.7/pixel.png'> chart.</p></article></body></html>"
+    )
+    line = "Microneedling may help reduce eczema, " + "and rosacea, " * 80_000 + "x-" * 10_000
+    (root / "backtrack.txt").write_text(line + "\n")
+    (root / "passwd.txt").symlink_to("/etc/passwd")
+    return root
+
+
+@pytest.fixture(scope="session")
+def malicious_run(tmp_path_factory):
+    """The report batch on :func:`malicious_corpus`, run once for the session."""
+    from analysis.report import build_reports
+
+    root = tmp_path_factory.mktemp("malicious")
+    return build_reports(corpus=malicious_corpus(root / "corpus"), out=root / "reports")

@@ -152,3 +152,25 @@ def test_negative_control_bare_mimetype_renderer_fails(browser, report_run, tmp_
     export_html(bare, tmp_path / "bare.html")
     with pytest.raises(AssertionError):
         check_report(browser, tmp_path / "bare.html", 5)
+
+
+def test_no_corpus_payload_runs_in_the_browser(browser, malicious_run):
+    """Every report of the malicious corpus opens with window.__pwned unset,
+    and the payloads show, as text, in the evidence table."""
+    for job in malicious_run.jobs.itertuples():
+        expected = 5 if job.name == "overview" else 3
+        check_report(browser, malicious_run.out / job.html, expected)
+    for name in ["index.html", *malicious_run.jobs["html"]]:
+        page, context, outside, errors = open_page(browser, malicious_run.out / name)
+        try:
+            page.wait_for_timeout(500)
+            assert page.evaluate("() => window.__pwned") is None, name
+            assert not errors and not outside, (name, errors, outside)
+            if name == "overview.html":
+                table = page.locator("table.evidence tbody").first
+                table.wait_for(timeout=20_000)
+                shown = table.inner_text()
+                assert 'onerror="window.__pwned=1">' in shown, shown
+                assert "<img src=x onerror=window.__pwned=1>.txt" in shown
+        finally:
+            context.close()
