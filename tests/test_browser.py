@@ -174,3 +174,15 @@ def test_no_corpus_payload_runs_in_the_browser(browser, malicious_run):
                 assert "<img src=x onerror=window.__pwned=1>.txt" in shown
         finally:
             context.close()
+
+
+def test_validation_report_renders_offline(browser, report_run, tmp_path):
+    from analysis.report import build_validation_report
+    from analysis.tables import read_table
+    from analysis.validate import to_coding
+
+    claims = read_table(report_run.out / "data" / "claims.parquet")
+    gold, pred = to_coding(claims), to_coding(claims.iloc[20:])
+    html, error = build_validation_report(gold, pred, None, tmp_path)
+    assert not error, error
+    check_report(browser, html, 2)

@@ -4,6 +4,11 @@
     analysis report [--corpus DIR] [--out DIR]
     analysis explain CORPUS [--doc NAME] [--all]
     analysis check-codebook [PATH]
+    analysis sample CORPUS --n N --out sample.csv
+    analysis sample --import sample.csv --out gold.jsonl
+    analysis validate --gold GOLD.jsonl (--pred CLAIMS | --corpus DIR | --gold OTHER.jsonl)
+    analysis export-qdpx CORPUS --out project.qdpx
+    analysis import-qdpx project.qdpx --out gold.jsonl
 
 Every error names the file or entry and what to do; the exit code is 0 on
 success, 1 when a report failed, 2 on bad input.
@@ -16,6 +21,7 @@ import sys
 from pathlib import Path
 
 from analysis import config
+from analysis.tables import TableFormatError
 
 
 def _codebook_option(parser: argparse.ArgumentParser) -> None:
@@ -111,6 +117,116 @@ def cmd_check_codebook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _extract(corpus: str, codebook_path: str):
+    """(documents, claims, codebook) of a corpus folder, problems printed."""
+    from analysis.codebook import load_codebook
+    from analysis.corpus import load_corpus
+    from analysis.extract import extract
+
+    codebook = load_codebook(codebook_path)
+    documents, problems = load_corpus(corpus)
+    _print_problems(problems)
+    return documents, extract(documents, codebook), codebook
+
+
+def _write_gold(gold, out: str) -> None:
+    from analysis.tables import write_table
+
+    if not out.endswith(".jsonl"):
+        raise TableFormatError(f"{out}: gold files are JSON Lines; name it *.jsonl")
+    write_table(gold, out)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from analysis.codebook import load_codebook
+    from analysis.sample import code_list, draw_sample, read_coded_sheet
+    from analysis.segment import segment
+    from analysis.tables import read_table, write_table
+
+    if args.import_sheet:
+        codebook = load_codebook(args.codebook)
+        gold = read_coded_sheet(read_table(args.import_sheet), codebook, args.import_sheet)
+        _write_gold(gold, args.out)
+        print(f"{len(gold)} coded claims -> {args.out}")
+        return 0
+    if not args.corpus:
+        print("error: give a CORPUS to sample from, or --import SHEET", file=sys.stderr)
+        return 2
+    documents, claims, codebook = _extract(args.corpus, args.codebook)
+    sheet = draw_sample(segment(documents, codebook), claims, args.n, args.seed)
+    write_table(sheet, args.out)
+    codes = Path(args.out).with_suffix(".codes.csv")
+    write_table(code_list(codebook), codes)
+    print(
+        f"{len(sheet)} sentences -> {args.out}; the values to code with -> {codes}\n"
+        "Fill type, category, certainty, procedures and conditions (ids, | between several); "
+        "copy a row for a second claim in the same sentence; leave type empty for no claim."
+    )
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from analysis.tables import read_table, write_table
+    from analysis.validate import agreement, format_scores, read_coding, to_coding
+
+    golds = args.gold
+    given = sum(bool(x) for x in (args.pred, args.corpus, len(golds) == 2))
+    if len(golds) > 2 or given != 1:
+        print(
+            "error: give one --gold and one of --pred CLAIMS, --corpus DIR, "
+            "or a second --gold (two coders)",
+            file=sys.stderr,
+        )
+        return 2
+    gold = read_coding(golds[0])
+    if args.corpus:
+        pred = to_coding(_extract(args.corpus, args.codebook)[1], args.corpus)
+    else:
+        pred = read_coding(args.pred or golds[1])
+    units = read_table(args.sample) if args.sample else None
+    result = agreement(gold, pred, units)
+    print(format_scores(result))
+    if args.out:
+        out = Path(args.out)
+        for name in ("scores", "reliability", "confusion", "disagreements"):
+            write_table(getattr(result, name), out / f"{name}.csv")
+        print(f"tables -> {out}")
+    if args.report:
+        from analysis.report import build_validation_report
+
+        html, error = build_validation_report(gold, pred, units, args.report)
+        if error:
+            print(f"FAILED validation report: {error}", file=sys.stderr)
+            return 1
+        print(f"report -> {html}")
+    return 0
+
+
+def cmd_export_qdpx(args: argparse.Namespace) -> int:
+    from analysis.qdpx import export_qdpx
+
+    documents, claims, codebook = _extract(args.corpus, args.codebook)
+    path = export_qdpx(documents, claims, codebook, args.out, name=Path(args.corpus).name)
+    print(f"{len(documents)} sources, {len(claims)} claim rows -> {path}")
+    return 0
+
+
+def cmd_import_qdpx(args: argparse.Namespace) -> int:
+    from analysis.codebook import load_codebook
+    from analysis.qdpx import import_qdpx
+
+    gold, unmapped = import_qdpx(args.project, load_codebook(args.codebook))
+    _write_gold(gold, args.out)
+    print(f"{len(gold)} coded claims -> {args.out}")
+    if unmapped:
+        print(
+            f"{len(unmapped)} code(s) map to no category, certainty, procedure or condition "
+            f"of the codebook and were left out: {', '.join(unmapped)}",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="analysis",
@@ -178,18 +294,81 @@ def build_parser() -> argparse.ArgumentParser:
         help="codebook YAML (default: %(default)s)",
     )
     p.set_defaults(func=cmd_check_codebook)
+
+    p = sub.add_parser("sample", help="draw sentences for a human to code, or read the coding back")
+    p.add_argument("corpus", nargs="?", metavar="CORPUS", help="corpus folder to sample from")
+    p.add_argument("--n", type=int, default=100, help="sentences to draw (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument(
+        "--import",
+        dest="import_sheet",
+        metavar="SHEET",
+        help="read a coded sheet (.csv) and write it as a gold file (--out *.jsonl)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="the coding sheet (.csv) to write; with --import, the gold file (.jsonl)",
+    )
+    _codebook_option(p)
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser(
+        "validate", help="agreement of a coding with a human gold file (or of two coders)"
+    )
+    p.add_argument(
+        "--gold",
+        action="append",
+        required=True,
+        metavar="GOLD",
+        help="a human coding (.jsonl); give it twice to measure two coders' agreement",
+    )
+    p.add_argument(
+        "--pred", metavar="CLAIMS", help="claims table to measure (.csv/.parquet/.jsonl)"
+    )
+    p.add_argument("--corpus", metavar="DIR", help="extract this corpus and measure the claims")
+    p.add_argument(
+        "--sample",
+        metavar="SHEET",
+        help="the coding sheet: only its sentences count, and each counts even when uncoded",
+    )
+    p.add_argument("--out", metavar="DIR", help="also write the tables as CSV to this folder")
+    p.add_argument("--report", metavar="DIR", help="also write validation.html to this folder")
+    _codebook_option(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("export-qdpx", help="write the coding as a REFI-QDA project (.qdpx)")
+    p.add_argument("corpus", metavar="CORPUS", help="corpus folder")
+    p.add_argument("--out", required=True, metavar="FILE", help="the .qdpx file to write")
+    _codebook_option(p)
+    p.set_defaults(func=cmd_export_qdpx)
+
+    p = sub.add_parser("import-qdpx", help="read a REFI-QDA project's coding as a gold file")
+    p.add_argument("project", metavar="PROJECT", help="a .qdpx file (NVivo, MAXQDA, ATLAS.ti, ...)")
+    p.add_argument("--out", required=True, metavar="FILE", help="the gold file (.jsonl) to write")
+    _codebook_option(p)
+    p.set_defaults(func=cmd_import_qdpx)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from analysis.codebook import CodebookError
     from analysis.corpus import CorpusError
-    from analysis.tables import TableFormatError
+    from analysis.qdpx import QdpxError
+    from analysis.sample import SheetError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CodebookError, CorpusError, TableFormatError, FileNotFoundError) as exc:
+    except (
+        CodebookError,
+        CorpusError,
+        TableFormatError,
+        QdpxError,
+        SheetError,
+        FileNotFoundError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

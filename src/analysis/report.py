@@ -34,6 +34,7 @@ from analysis.tables import read_table, write_table, write_text
 
 OVERVIEW = "overview.ipynb"
 DEEP_DIVE = "deep_dive.ipynb"
+VALIDATION = "validation.ipynb"
 
 
 @dataclass
@@ -265,3 +266,25 @@ def build_reports(
     write_text(out / "provenance.json", json.dumps(provenance, indent=2))
     write_index(run)
     return run
+
+
+def build_validation_report(
+    gold: pd.DataFrame,
+    pred: pd.DataFrame,
+    units: pd.DataFrame | None,
+    out: str | Path,
+    notebooks: str | Path = config.NOTEBOOKS,
+    kernel: str = config.KERNEL,
+) -> tuple[Path, str]:
+    """Run the validation notebook on two codings (codings tables of
+    :mod:`analysis.validate`) and export ``validation.html``: (path, error)."""
+    out = Path(out).resolve()
+    data = out / "data"
+    parameters = {
+        "gold_path": str(write_table(gold, data / "gold.jsonl")),
+        "pred_path": str(write_table(pred, data / "pred.jsonl")),
+        "sample_path": str(write_table(units, data / "sample.csv")) if units is not None else "",
+    }
+    job = {"name": "validation", "notebook": VALIDATION, "parameters": parameters}
+    status, error = run_job(job, Path(notebooks).resolve(), out, kernel)
+    return out / "validation.html", error if status != "ok" else ""

@@ -132,7 +132,7 @@ def problems_html(problems: pd.DataFrame) -> str:
     """The skipped or repaired documents as an HTML table (pandas escapes it)."""
     if problems.empty:
         return "<p>Every file of the corpus was read as it was.</p>"
-    return problems.rename(columns={"doc": "document"}).to_html(index=False, escape=True)
+    return table_html(problems.rename(columns={"doc": "document"}))
 
 
 def init_tables() -> None:
@@ -146,8 +146,6 @@ def init_tables() -> None:
 def evidence_datatable(table: pd.DataFrame, limit: int | None = None) -> str:
     """The evidence table as a searchable, filterable itables table, cues
     marked; every piece of corpus text is escaped before the markup."""
-    from itables import to_html_datatable
-
     shown = table if limit is None else table.head(limit)
     frame = pd.DataFrame(
         {
@@ -162,23 +160,35 @@ def evidence_datatable(table: pd.DataFrame, limit: int | None = None) -> str:
     note = ""
     if limit is not None and len(table) > limit:
         note = f"<p>First {limit} of {len(table)} claims; all are in data/claims.csv.</p>"
-    return (
-        to_html_datatable(
-            frame,
-            connected=False,
-            allow_html=True,
-            column_filters="footer",
-            maxBytes=0,
-            pageLength=10,
-            lengthMenu=[10, 25, 100, -1],
-            classes="display compact evidence",
-            showIndex=False,
-            style="width:100%",
-            columnDefs=[
-                {"targets": "_all", "className": "dt-left"},
-                {"targets": 0, "width": "12%"},
-                {"targets": 1, "width": "48%"},
-            ],
-        )
-        + note
+    widths = [{"targets": 0, "width": "12%"}, {"targets": 1, "width": "48%"}]
+    return _datatable(frame, "evidence", widths) + note
+
+
+def datatable(table: pd.DataFrame) -> str:
+    """Any table as a searchable, filterable itables table, every cell escaped."""
+    frame = table.astype(str).apply(lambda column: column.map(html.escape))
+    return _datatable(frame, "datatable")
+
+
+def table_html(table: pd.DataFrame) -> str:
+    """A small table as plain HTML (pandas escapes it), numbers to 3 places."""
+    return table.to_html(index=False, escape=True, float_format=lambda x: f"{x:.3f}")
+
+
+def _datatable(frame: pd.DataFrame, css_class: str, widths: list[dict] | None = None) -> str:
+    """An itables table of already escaped HTML cells, offline."""
+    from itables import to_html_datatable
+
+    return to_html_datatable(
+        frame,
+        connected=False,
+        allow_html=True,
+        column_filters="footer",
+        maxBytes=0,
+        pageLength=10,
+        lengthMenu=[10, 25, 100, -1],
+        classes=f"display compact {css_class}",
+        showIndex=False,
+        style="width:100%",
+        columnDefs=[{"targets": "_all", "className": "dt-left"}, *(widths or [])],
     )

@@ -1,0 +1,237 @@
+"""REFI-QDA exchange: the coding as a ``.qdpx`` project for NVivo, MAXQDA,
+ATLAS.ti or QualCoder, and a project's coding read back.
+
+:func:`export_qdpx` takes the documents table (with ``text``), the claims
+table and the codebook and writes a ``.qdpx`` (a zip of ``project.qde``, XML
+valid against the REFI-QDA Project schema of 2019, and ``sources/``). Its
+codebook mirrors ours: one code per claim type holding its categories, and
+code groups for certainty, procedures and conditions. Each document is a
+plain-text source; each claim is a plain-text selection over its sentence at
+its character offsets, coded with its category, certainty, procedures and
+conditions, with a memo (a note) naming the cue and the rule. GUIDs are
+derived from the content, so the same input gives the same project.
+
+:func:`import_qdpx` reads a project back, mapping codes by name (id or label,
+any case) and returns ``(gold, unmapped)``: the gold table (``doc, sentence,
+type, category, certainty, procedures, conditions``) of every selection
+coded with a category, and the names of the codes it could not map.
+"""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+
+from analysis.codebook import Codebook
+from analysis.tables import atomic_write
+
+NS = "urn:QDA-XML:project:1.0"
+NAMESPACE = uuid.UUID("6f1c6c1e-3d2a-4f55-9a53-5c1a1f0c2b7e")  # claimscope's GUID space
+GROUPS = ("certainty", "procedure", "condition")
+CERTAINTIES = ("asserted", "hedged", "negated")
+GOLD_COLUMNS = ["doc", "sentence", "type", "category", "certainty", "procedures", "conditions"]
+
+
+class QdpxError(ValueError):
+    """A project file that cannot be read; the message names it."""
+
+
+def guid(*parts: object) -> str:
+    """A stable GUID for the thing these parts name."""
+    return str(uuid.uuid5(NAMESPACE, "\x1f".join(map(str, parts)))).upper()
+
+
+def _q(tag: str) -> str:
+    return f"{{{NS}}}{tag}"
+
+
+def _codebook_tree(codebook: Codebook) -> tuple[ET.Element, dict[tuple[str, str], str]]:
+    """<CodeBook> and the GUID of each (group, id) code."""
+    book = ET.Element(_q("CodeBook"))
+    codes = ET.SubElement(book, _q("Codes"))
+    refs: dict[tuple[str, str], str] = {}
+
+    def code(parent: ET.Element, group: str, cid: str, codable: bool, text: str = "") -> ET.Element:
+        g = guid("code", group, cid)
+        refs[(group, cid)] = g
+        el = ET.SubElement(
+            parent, _q("Code"), guid=g, name=cid, isCodable="true" if codable else "false"
+        )
+        if text:
+            ET.SubElement(el, _q("Description")).text = text
+        return el
+
+    for type_id, label in codebook.types.items():
+        parent = code(codes, "type", type_id, False, label)
+        for category in codebook.categories:
+            if category.type == type_id:
+                code(parent, "category", category.id, True, category.label)
+    parent = code(codes, "group", "certainty", False, "How firmly the claim is made")
+    for certainty in CERTAINTIES:
+        code(parent, "certainty", certainty, True)
+    for group, lexicon in (("procedure", codebook.procedures), ("condition", codebook.conditions)):
+        parent = code(codes, "group", group, False, f"The {group} a claim is about")
+        for cid, label in lexicon.labels.items():
+            code(parent, group, cid, True, label)
+    return book, refs
+
+
+def export_qdpx(
+    documents: pd.DataFrame,
+    claims: pd.DataFrame,
+    codebook: Codebook,
+    out: str | Path,
+    name: str = "claimscope",
+) -> Path:
+    """Write the documents and their claims as a REFI-QDA project (``out``)."""
+    user = guid("user", "claimscope")
+    project = ET.Element(
+        _q("Project"),
+        name=name,
+        origin=f"claimscope (codebook {codebook.version})",
+        creatingUserGUID=user,
+    )
+    users = ET.SubElement(project, _q("Users"))
+    ET.SubElement(users, _q("User"), guid=user, name="claimscope")
+    book, refs = _codebook_tree(codebook)
+    project.append(book)
+    sources = ET.SubElement(project, _q("Sources"))
+    notes = ET.Element(_q("Notes"))
+    files: dict[str, str] = {}
+    grouped = claims.groupby(["doc", "start", "end", "type", "category"], sort=True)
+    by_doc: dict[str, list] = {}
+    for (doc, start, end, _, category), rows in grouped:
+        by_doc.setdefault(doc, []).append((int(start), int(end), category, rows))
+    for doc, sha, text in zip(
+        documents["doc"], documents["sha256"], documents["text"], strict=True
+    ):
+        source_guid = guid("source", doc, sha)
+        files[f"sources/{source_guid}.txt"] = text
+        source = ET.SubElement(
+            sources,
+            _q("TextSource"),
+            guid=source_guid,
+            name=str(doc),
+            plainTextPath=f"internal://{source_guid}.txt",
+        )
+        for start, end, category, rows in by_doc.get(doc, []):
+            first = rows.iloc[0]
+            sel_guid = guid("selection", source_guid, start, end, category)
+            selection = ET.SubElement(
+                source,
+                _q("PlainTextSelection"),
+                guid=sel_guid,
+                name=f"{first['type']}: {category}",
+                startPosition=str(start),
+                endPosition=str(end),
+            )
+            coded = [("category", category), ("certainty", first["certainty"])]
+            coded += [("procedure", p) for p in dict.fromkeys(rows["procedure"]) if p]
+            coded += [("condition", c) for c in dict.fromkeys(rows["condition"]) if c]
+            for group, cid in coded:
+                coding = ET.SubElement(
+                    selection, _q("Coding"), guid=guid("coding", sel_guid, group, cid)
+                )
+                ET.SubElement(coding, _q("CodeRef"), targetGUID=refs[(group, cid)])
+            note_guid = guid("note", sel_guid)
+            ET.SubElement(selection, _q("NoteRef"), targetGUID=note_guid)
+            note = ET.SubElement(notes, _q("Note"), guid=note_guid, name=f"cue: {first['cue']}")
+            ET.SubElement(
+                note, _q("PlainTextContent")
+            ).text = f"cue: {first['cue']}\nrule: {first.get('rule', '')}"
+    if len(notes):
+        project.append(notes)
+    ET.register_namespace("", NS)
+    xml = ET.tostring(project, encoding="utf-8", xml_declaration=True)
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("project.qde", xml)
+            for path, text in files.items():
+                z.writestr(path, text.encode("utf-8"))
+
+    return atomic_write(out, write)
+
+
+def _names(codebook: Codebook) -> dict[str, tuple[str, str]]:
+    """Code name (id or label, lower case) -> (group, id)."""
+    names: dict[str, tuple[str, str]] = {}
+    for c in codebook.categories:
+        names[c.id.lower()] = names[c.label.lower()] = ("category", c.id)
+    for certainty in CERTAINTIES:
+        names[certainty] = ("certainty", certainty)
+    for group, lexicon in (("procedure", codebook.procedures), ("condition", codebook.conditions)):
+        for cid, label in lexicon.labels.items():
+            names.setdefault(cid.lower(), (group, cid))
+            names.setdefault(label.lower(), (group, cid))
+    return names
+
+
+def import_qdpx(path: str | Path, codebook: Codebook) -> tuple[pd.DataFrame, list[str]]:
+    """The gold table of a project's coded selections, and the code names
+    that map to nothing of the codebook (see the module docstring)."""
+    path = Path(path)
+    try:
+        archive = zipfile.ZipFile(path)
+        root = ET.fromstring(archive.read("project.qde"))
+    except (OSError, zipfile.BadZipFile, KeyError, ET.ParseError) as exc:
+        raise QdpxError(f"{path}: not a REFI-QDA project (.qdpx with project.qde): {exc}") from exc
+    names = _names(codebook)
+    codes: dict[str, tuple[str, str] | None] = {}
+    unmapped: list[str] = []
+    groups = {("type", t) for t in codebook.types} | {("group", g) for g in GROUPS}
+    for el in root.iter(_q("Code")):
+        name = el.get("name", "")
+        mapped = names.get(name.strip().lower())
+        codes[el.get("guid", "").upper()] = mapped
+        is_group = (("type", name) in groups or ("group", name) in groups) and el.find(
+            _q("Code")
+        ) is not None
+        if mapped is None and not is_group:
+            unmapped.append(name)
+    categories = {c.id: c.type for c in codebook.categories}
+    rows = []
+    for source in root.iter(_q("TextSource")):
+        text = _source_text(archive, source, path)
+        for selection in source.iter(_q("PlainTextSelection")):
+            start, end = (
+                int(selection.get("startPosition", 0)),
+                int(selection.get("endPosition", 0)),
+            )
+            found: dict[str, list[str]] = {g: [] for g in ("category", *GROUPS)}
+            for ref in selection.iter(_q("CodeRef")):
+                mapped = codes.get(ref.get("targetGUID", "").upper())
+                if mapped:
+                    found[mapped[0]].append(mapped[1])
+            for category in dict.fromkeys(found["category"]):
+                rows.append(
+                    {
+                        "doc": source.get("name", ""),
+                        "sentence": text[start:end],
+                        "type": categories[category],
+                        "category": category,
+                        "certainty": (found["certainty"] or ["asserted"])[0],
+                        "procedures": sorted(set(found["procedure"])),
+                        "conditions": sorted(set(found["condition"])),
+                    }
+                )
+    return pd.DataFrame(rows, columns=GOLD_COLUMNS), sorted(set(unmapped))
+
+
+def _source_text(archive: zipfile.ZipFile, source: ET.Element, path: Path) -> str:
+    """A text source's plain text: inline, or its file under sources/."""
+    inline = source.find(_q("PlainTextContent"))
+    if inline is not None and inline.text is not None:
+        return inline.text
+    where = source.get("plainTextPath", "")
+    if where.startswith("internal://"):
+        member = "sources/" + PurePosixPath(where[len("internal://") :]).name
+        try:
+            return archive.read(member).decode("utf-8-sig")
+        except KeyError:
+            raise QdpxError(f"{path}: source {source.get('name')!r} lacks {member}") from None
+    return ""  # an external file: selections keep their offsets, no text

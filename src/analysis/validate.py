@@ -1,0 +1,394 @@
+"""Agreement: how well one coding agrees with another.
+
+Takes two codings of the same documents, a reference (``gold``: a human's)
+and another (``pred``: the extractor's claims table, or a second human's gold
+file), and measures their agreement the way ``shared/annotation/score.py``
+does, plus chance-corrected reliability:
+
+- a coding is read by :func:`read_coding` into the codings table, one row
+  per claim: ``doc, sentence, type, category, certainty, procedures,
+  conditions`` (the last two tuples of canonical ids). A claims table with
+  one row per attribution (``procedure``, ``condition``) is folded into it;
+- :func:`agreement` aligns predicted sentences onto gold ones (the same text,
+  or one holding at least half of the other) and returns an
+  :class:`Agreement` of tidy tables:
+
+  ``scores``         ``measure, level, value``: precision, recall and F1 of
+                     detection (doc, sentence, type) and of categories, per
+                     type too; certainty, procedure and condition accuracy on
+                     matched claims; the chart count error (WAPE);
+  ``reliability``    ``level, units, cohen_kappa, krippendorff_alpha,
+                     observed_agreement`` on the sentence x type and
+                     sentence x category decisions (scikit-learn's kappa, the
+                     ``krippendorff`` package's alpha);
+  ``confusion``      ``gold, pred, claims``: categories of the same sentence
+                     side by side ("(none)" where one coder coded nothing);
+  ``disagreements``  ``doc, sentence, type, category, issue, gold, pred``.
+
+The units of the reliability figures are the sentences either coder coded,
+or, with ``units`` (a coding sample), every sentence of the sample, so that a
+sentence both left uncoded counts as agreement.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.counts import TYPES
+from analysis.tables import read_table
+
+CODING_COLUMNS = [
+    "doc",
+    "sentence",
+    "type",
+    "category",
+    "certainty",
+    "procedures",
+    "conditions",
+]
+NONE = "(none)"
+
+
+@dataclass
+class Agreement:
+    scores: pd.DataFrame
+    reliability: pd.DataFrame
+    confusion: pd.DataFrame
+    disagreements: pd.DataFrame
+
+    def figure(self, measure: str, level: str) -> float:
+        row = self.scores[(self.scores["measure"] == measure) & (self.scores["level"] == level)]
+        return float(row["value"].iloc[0])
+
+
+def norm(text: str) -> str:
+    """A sentence as compared: whitespace folded, lower case, no end marks."""
+    text = re.sub(r"\s+", " ", str(text)).strip().lower()
+    return text.strip(" .:;,!?\"'\u2019\u201c\u201d-")
+
+
+def ids(value: object) -> tuple[str, ...]:
+    """Canonical ids from a list, a JSON list, or text split at | or ;."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ()
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return tuple(sorted({str(v) for v in value if str(v) and str(v).lower() != "nan"}))
+    text = str(value).strip()
+    if text.startswith("["):
+        try:
+            return ids(json.loads(text))
+        except ValueError:
+            pass
+    if text.lower() in ("", "nan", "none", "general"):
+        return ()
+    return tuple(sorted({t.strip() for t in re.split(r"[|;,]", text) if t.strip()}))
+
+
+def read_coding(path: str | Path) -> pd.DataFrame:
+    """The codings table of a gold file (JSON Lines, list columns) or a
+    claims table (one row per attribution), by suffix."""
+    path = Path(path)
+    if path.suffix.lower() == ".jsonl" and path.is_file():
+        rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        table = pd.DataFrame(rows)
+    else:
+        table = read_table(path)
+    return to_coding(table, str(path))
+
+
+def to_coding(table: pd.DataFrame, source: str = "coding") -> pd.DataFrame:
+    """Fold a claims or gold table into the codings table (one row per claim)."""
+    missing = {"doc", "sentence", "type", "category"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{source}: missing columns {sorted(missing)}")
+    if table.empty:
+        return pd.DataFrame(columns=CODING_COLUMNS)
+    procs = table["procedures"] if "procedures" in table else table.get("procedure")
+    conds = table["conditions"] if "conditions" in table else table.get("condition")
+    rows: dict[tuple, dict] = {}
+    for i, r in enumerate(table.itertuples(index=False)):
+        key = (Path(str(r.doc)).name, str(r.sentence), str(r.type).strip(), str(r.category).strip())
+        row = rows.setdefault(
+            key,
+            {
+                "certainty": str(getattr(r, "certainty", "") or "").strip(),
+                "procedures": set(),
+                "conditions": set(),
+            },
+        )
+        row["procedures"].update(ids(procs.iloc[i]) if procs is not None else ())
+        row["conditions"].update(ids(conds.iloc[i]) if conds is not None else ())
+    return pd.DataFrame(
+        [
+            {
+                "doc": d,
+                "sentence": s,
+                "type": t,
+                "category": c,
+                "certainty": v["certainty"],
+                "procedures": tuple(sorted(v["procedures"])),
+                "conditions": tuple(sorted(v["conditions"])),
+            }
+            for (d, s, t, c), v in rows.items()
+        ],
+        columns=CODING_COLUMNS,
+    )
+
+
+def align(gold: set[str], pred: set[str]) -> dict[str, str]:
+    """Each predicted sentence of one document onto a gold sentence: the same
+    text, else the gold sentence it shares the longest containment with
+    (at least half of the longer one)."""
+    mapping = {}
+    for p in pred:
+        if p in gold:
+            mapping[p] = p
+            continue
+        best, best_ratio = None, 0.0
+        for g in gold:
+            short, long_ = (p, g) if len(p) <= len(g) else (g, p)
+            if short and short in long_ and len(short) / len(long_) > best_ratio:
+                best, best_ratio = g, len(short) / len(long_)
+        if best is not None and best_ratio >= 0.5:
+            mapping[p] = best
+    return mapping
+
+
+def _keyed(coding: pd.DataFrame) -> dict[tuple, dict]:
+    """(doc, normalised sentence, type, category) -> the claim's other fields."""
+    out: dict[tuple, dict] = {}
+    for r in coding.itertuples(index=False):
+        key = (r.doc, norm(r.sentence), r.type, r.category)
+        claim = out.setdefault(
+            key,
+            {
+                "certainty": r.certainty,
+                "procedures": set(),
+                "conditions": set(),
+                "sentence": r.sentence,
+            },
+        )
+        claim["procedures"] |= set(r.procedures)
+        claim["conditions"] |= set(r.conditions)
+    return out
+
+
+def _aligned(gold: dict[tuple, dict], pred: dict[tuple, dict]) -> dict[tuple, dict]:
+    """``pred`` restricted to gold's documents, its sentences put onto gold's."""
+    gold_docs = {k[0] for k in gold}
+    pred = {k: v for k, v in pred.items() if k[0] in gold_docs}
+    gold_sents, pred_sents = defaultdict(set), defaultdict(set)
+    for d, s, *_ in gold:
+        gold_sents[d].add(s)
+    for d, s, *_ in pred:
+        pred_sents[d].add(s)
+    maps = {d: align(gold_sents[d], pred_sents[d]) for d in pred_sents}
+    out: dict[tuple, dict] = {}
+    for (d, s, t, c), v in pred.items():
+        key = (d, maps[d].get(s, s), t, c)
+        if key in out:
+            out[key]["procedures"] |= v["procedures"]
+            out[key]["conditions"] |= v["conditions"]
+        else:
+            out[key] = {**v, "procedures": set(v["procedures"]), "conditions": set(v["conditions"])}
+    return out
+
+
+def prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def _cells(claims: dict[tuple, dict]) -> dict[tuple, set]:
+    cells = defaultdict(set)
+    for (d, s, t, _), v in claims.items():
+        for p in v["procedures"] or {""}:
+            for c in v["conditions"] or {""}:
+                cells[(p, c, t)].add((d, s))
+    return cells
+
+
+def _reliability(
+    level: str, units: list[tuple], labels: list[tuple], gold: set, pred: set
+) -> dict[str, object]:
+    """Kappa and alpha of the present/absent decisions on units x labels
+    (a decision's key is the unit's fields, then the label's)."""
+    import numpy as np
+    from krippendorff import alpha
+    from sklearn.metrics import cohen_kappa_score
+
+    a = [int((*u, *lab) in gold) for u in units for lab in labels]
+    b = [int((*u, *lab) in pred) for u in units for lab in labels]
+    agree = float(np.mean(np.array(a) == np.array(b))) if a else float("nan")
+    if len(set(a) | set(b)) < 2:  # one value only: agreement is perfect, chance is too
+        kappa = krippendorff = float("nan")
+    else:
+        kappa = float(cohen_kappa_score(a, b))
+        krippendorff = float(alpha(reliability_data=[a, b], level_of_measurement="nominal"))
+    return {
+        "level": level,
+        "units": len(a),
+        "cohen_kappa": kappa,
+        "krippendorff_alpha": krippendorff,
+        "observed_agreement": agree,
+    }
+
+
+def agreement(
+    gold: pd.DataFrame, pred: pd.DataFrame, units: pd.DataFrame | None = None
+) -> Agreement:
+    """Agreement of ``pred`` with ``gold`` (codings tables, see the module
+    docstring); ``units`` (``doc, sentence``) restricts both to a sample."""
+    g, p = _keyed(gold), _keyed(pred)
+    if units is not None:
+        sample = {
+            (Path(str(d)).name, norm(s))
+            for d, s in zip(units["doc"], units["sentence"], strict=True)
+        }
+        by_doc = defaultdict(set)
+        for d, s in sample:
+            by_doc[d].add(s)
+        kept = {}
+        for k, v in p.items():
+            s = align(by_doc[k[0]], {k[1]}).get(k[1])
+            if s is not None:
+                kept[(k[0], s, *k[2:])] = v
+        p, gold_docs = kept, {d for d, _ in sample}
+        g = {k: v for k, v in g.items() if k[0] in gold_docs}
+    p = _aligned(g, p) if units is None else p
+    rows = []
+
+    def add(measure: str, level: str, value: float) -> None:
+        rows.append({"measure": measure, "level": level, "value": value})
+
+    def add_prf(level: str, gold_keys: set, pred_keys: set) -> None:
+        tp = len(gold_keys & pred_keys)
+        figures = prf(tp, len(pred_keys), len(gold_keys))
+        for name, value in zip(("precision", "recall", "f1"), figures, strict=True):
+            add(name, level, value)
+
+    g3, p3 = {k[:3] for k in g}, {k[:3] for k in p}
+    add_prf("detection", g3, p3)
+    add_prf("category", set(g), set(p))
+    for t in TYPES:
+        add_prf(f"category:{t}", {k for k in g if k[2] == t}, {k for k in p if k[2] == t})
+    categories = sorted({k[2:] for k in g} | {k[2:] for k in p})
+    for t, c in categories:
+        add_prf(f"{t}:{c}", {k for k in g if k[2:] == (t, c)}, {k for k in p if k[2:] == (t, c)})
+    both = set(g) & set(p)
+    n = len(both) or 1
+    for field in ("certainty", "procedures", "conditions"):
+        add("accuracy", field, sum(g[k][field] == p[k][field] for k in both) / n)
+    gc, pc = _cells(g), _cells(p)
+    total = sum(len(v) for v in gc.values()) or 1
+    wape = sum(abs(len(gc.get(k, ())) - len(pc.get(k, ()))) for k in set(gc) | set(pc)) / total
+    add("count_wape", "procedure x condition x type", wape)
+    add("claims", "gold", len(g))
+    add("claims", "pred", len(p))
+
+    if units is not None:
+        unit_keys = sorted(sample)
+    else:
+        unit_keys = sorted({k[:2] for k in g} | {k[:2] for k in p})
+    reliability = pd.DataFrame(
+        [
+            _reliability("sentence x type", unit_keys, [(t,) for t in TYPES], g3, p3),
+            _reliability("sentence x category", unit_keys, categories, set(g), set(p)),
+        ]
+    )
+    return Agreement(
+        scores=pd.DataFrame(rows),
+        reliability=reliability,
+        confusion=_confusion(g, p),
+        disagreements=_disagreements(g, p),
+    )
+
+
+def _confusion(g: dict[tuple, dict], p: dict[tuple, dict]) -> pd.DataFrame:
+    """Categories of the same sentence and type side by side."""
+    pairs: list[tuple[str, str]] = []
+    for unit in sorted({k[:3] for k in g} | {k[:3] for k in p}):
+        gold_cats = {k[3] for k in g if k[:3] == unit}
+        pred_cats = {k[3] for k in p if k[:3] == unit}
+        pairs += [(c, c) for c in sorted(gold_cats & pred_cats)]
+        only_g, only_p = sorted(gold_cats - pred_cats), sorted(pred_cats - gold_cats)
+        for i in range(max(len(only_g), len(only_p))):
+            pairs.append(
+                (only_g[i] if i < len(only_g) else NONE, only_p[i] if i < len(only_p) else NONE)
+            )
+    table = pd.DataFrame(pairs, columns=["gold", "pred"])
+    return table.value_counts().rename("claims").reset_index()
+
+
+def _disagreements(g: dict[tuple, dict], p: dict[tuple, dict]) -> pd.DataFrame:
+    """Every claim the two codings do not share, and every shared claim whose
+    certainty or attribution differs."""
+
+    def show(v: dict, field: str) -> str:
+        value = v[field]
+        return ", ".join(sorted(value)) if isinstance(value, set) else str(value)
+
+    rows = []
+    for key in sorted(set(g) | set(p)):
+        d, _, t, c = key
+        base = {"doc": d, "sentence": (g.get(key) or p.get(key))["sentence"], "type": t}
+        if key not in p:
+            rows.append({**base, "category": c, "issue": "missed", "gold": c, "pred": ""})
+        elif key not in g:
+            rows.append({**base, "category": c, "issue": "extra", "gold": "", "pred": c})
+        else:
+            for field in ("certainty", "procedures", "conditions"):
+                if g[key][field] != p[key][field]:
+                    rows.append(
+                        {
+                            **base,
+                            "category": c,
+                            "issue": field,
+                            "gold": show(g[key], field),
+                            "pred": show(p[key], field),
+                        }
+                    )
+    columns = ["doc", "sentence", "type", "category", "issue", "gold", "pred"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def format_scores(result: Agreement) -> str:
+    """The figures as score.py prints them, then the reliability figures."""
+    f = result.figure
+    lines = [
+        f"gold claims {int(f('claims', 'gold'))}, predicted {int(f('claims', 'pred'))}",
+        "detection (doc, sentence, type):           "
+        f"P {f('precision', 'detection'):.3f}  R {f('recall', 'detection'):.3f}  "
+        f"F1 {f('f1', 'detection'):.3f}",
+        "category  (doc, sentence, type, category): "
+        f"P {f('precision', 'category'):.3f}  R {f('recall', 'category'):.3f}  "
+        f"F1 {f('f1', 'category'):.3f}",
+    ]
+    for t in TYPES:
+        lines.append(
+            f"  {t:<12} P {f('precision', f'category:{t}'):.3f}  "
+            f"R {f('recall', f'category:{t}'):.3f}  F1 {f('f1', f'category:{t}'):.3f}"
+        )
+    lines.append(
+        f"on matched claims: certainty {f('accuracy', 'certainty'):.3f}, "
+        f"procedures {f('accuracy', 'procedures'):.3f}, "
+        f"conditions {f('accuracy', 'conditions'):.3f}"
+    )
+    lines.append(f"chart count error (WAPE) {f('count_wape', 'procedure x condition x type'):.3f}")
+    for r in result.reliability.itertuples():
+        lines.append(
+            f"{r.level}: Cohen's kappa {r.cohen_kappa:.3f}, Krippendorff's alpha "
+            f"{r.krippendorff_alpha:.3f}, observed agreement {r.observed_agreement:.3f} "
+            f"({r.units} decisions)"
+        )
+    lines.append(f"{len(result.disagreements)} disagreements")
+    return "\n".join(lines)

@@ -1,0 +1,286 @@
+"""Agreement figures, coding samples and the REFI-QDA exchange."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import pandas as pd
+import pytest
+
+from analysis import config
+from analysis.corpus import load_corpus
+from analysis.extract import extract
+from analysis.qdpx import QdpxError, export_qdpx, import_qdpx
+from analysis.sample import SheetError, draw_sample, read_coded_sheet
+from analysis.segment import segment
+from analysis.validate import agreement, read_coding, to_coding
+from tests.conftest import SHARED
+
+GOLD = SHARED / "annotation" / "seeds.gold.jsonl"
+SCORE = SHARED / "annotation" / "score.py"
+SCHEMA = SHARED / "refi-qda" / "Project-mrt2019.xsd"
+ATLAS = SHARED / "refi-qda" / "target-atlas-project.qdpx"
+
+
+@pytest.fixture(scope="module")
+def sample_claims(codebook):
+    documents, _ = load_corpus(config.CORPUS)
+    return documents, extract(documents, codebook)
+
+
+def coding(*claims: tuple) -> pd.DataFrame:
+    """A codings table from (doc, sentence, type, category, certainty) tuples."""
+    return to_coding(
+        pd.DataFrame(
+            [
+                {
+                    "doc": d,
+                    "sentence": s,
+                    "type": t,
+                    "category": c,
+                    "certainty": cert,
+                    "procedures": ["laser"],
+                    "conditions": [],
+                }
+                for d, s, t, c, cert in claims
+            ]
+        )
+    )
+
+
+@pytest.mark.skipif(not GOLD.exists(), reason="shared/annotation is not beside the checkout")
+def test_figures_agree_with_score_py(sample_claims, tmp_path):
+    _, claims = sample_claims
+    claims.to_csv(tmp_path / "claims.csv", index=False)
+    subprocess.run(
+        [
+            sys.executable,
+            str(SCORE),
+            str(GOLD),
+            str(tmp_path / "claims.csv"),
+            "--json",
+            str(tmp_path / "s.json"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    expected = json.loads((tmp_path / "s.json").read_text())
+    result = agreement(read_coding(GOLD), read_coding(tmp_path / "claims.csv"))
+    f = result.figure
+    for level in ("detection", "category"):
+        for short, measure in (("p", "precision"), ("r", "recall"), ("f", "f1")):
+            assert f(measure, level) == pytest.approx(expected[level][short])
+    for t, figures in expected["category_by_type"].items():
+        assert f("f1", f"category:{t}") == pytest.approx(figures["f"])
+    assert f("accuracy", "certainty") == pytest.approx(expected["certainty_acc"])
+    assert f("accuracy", "procedures") == pytest.approx(expected["procedure_acc"])
+    assert f("accuracy", "conditions") == pytest.approx(expected["condition_acc"])
+    assert f("count_wape", "procedure x condition x type") == pytest.approx(expected["count_wape"])
+    assert f("claims", "pred") == expected["pred_claims"]
+
+
+def test_kappa_and_alpha_on_a_worked_example():
+    """Two sentences, three types: the coders agree on 4 of 6 decisions.
+    Kappa (4/6 - 20/36) / (1 - 20/36) = 0.25; alpha 1 - 11 * 4 / 64 = 0.3125."""
+    gold = coding(
+        ("a.txt", "One.", "benefit", "efficacy", "asserted"),
+        ("a.txt", "Two.", "risk", "infection", "asserted"),
+    )
+    pred = coding(
+        ("a.txt", "One.", "benefit", "efficacy", "asserted"),
+        ("a.txt", "Two.", "benefit", "efficacy", "hedged"),
+    )
+    rel = agreement(gold, pred).reliability.set_index("level")
+    assert rel.loc["sentence x type", "units"] == 6
+    assert rel.loc["sentence x type", "observed_agreement"] == pytest.approx(4 / 6)
+    assert rel.loc["sentence x type", "cohen_kappa"] == pytest.approx(0.25)
+    assert rel.loc["sentence x type", "krippendorff_alpha"] == pytest.approx(0.3125)
+
+
+def test_two_coders_disagreements_and_confusion():
+    one = coding(
+        ("a.txt", "IPL can help rosacea.", "benefit", "efficacy", "asserted"),
+        ("a.txt", "IPL may cause redness.", "risk", "side_effects", "hedged"),
+        ("a.txt", "More research is needed.", "uncertainty", "limited_evidence", "asserted"),
+    )
+    two = coding(
+        ("a.txt", "IPL can help rosacea", "benefit", "symptoms", "asserted"),
+        ("a.txt", "IPL may cause redness.", "risk", "side_effects", "asserted"),
+    )
+    result = agreement(one, two)
+    issues = result.disagreements.set_index(["category", "issue"])
+    assert {("efficacy", "missed"), ("symptoms", "extra"), ("limited_evidence", "missed")} <= set(
+        issues.index
+    )
+    assert issues.loc[("side_effects", "certainty"), "gold"] == "hedged"
+    confusion = {(r.gold, r.pred): r.claims for r in result.confusion.itertuples()}
+    assert confusion[("efficacy", "symptoms")] == 1  # same sentence and type, other category
+    assert confusion[("limited_evidence", "(none)")] == 1
+    assert result.figure("f1", "detection") == pytest.approx(0.8)
+
+
+def test_sample_is_stratified_seeded_and_blind(codebook, sample_claims):
+    documents, claims = sample_claims
+    sentences = segment(documents, codebook)
+    sheet = draw_sample(sentences, claims, 25, seed=7)
+    assert len(sheet) == 25 and sheet["sample_id"].tolist() == list(range(1, 26))
+    assert set(sheet["doc"]) == set(documents["doc"])  # every document is a stratum
+    assert (sheet[["type", "category", "certainty"]] == "").all().all()  # coded blind
+    text = documents.set_index("doc")["text"]
+    assert all(text[r.doc][r.start : r.end] == r.sentence for r in sheet.itertuples())
+    pd.testing.assert_frame_equal(sheet, draw_sample(sentences, claims, 25, seed=7))
+    assert not sheet.equals(draw_sample(sentences, claims, 25, seed=8))
+    coded = set(claims["start"])
+    n_claim = sum(r.start in coded for r in sheet.itertuples())
+    assert 0 < n_claim < 25  # sentences with and without predicted claims
+
+
+def test_coded_sheet_becomes_gold_and_bad_values_name_their_row(codebook):
+    sheet = pd.DataFrame(
+        [
+            {
+                "doc": "a.txt",
+                "sentence": "IPL helps rosacea.",
+                "type": "benefit",
+                "category": "efficacy",
+                "certainty": "",
+                "procedures": "ipl",
+                "conditions": "rosacea",
+                "note": "",
+            },
+            {
+                "doc": "a.txt",
+                "sentence": "IPL is booked online.",
+                "type": "",
+                "category": "",
+                "certainty": "",
+                "procedures": "",
+                "conditions": "",
+                "note": "no claim",
+            },
+        ]
+    )
+    gold = read_coded_sheet(sheet, codebook)
+    assert gold.to_dict("records") == [
+        {
+            "doc": "a.txt",
+            "sentence": "IPL helps rosacea.",
+            "type": "benefit",
+            "category": "efficacy",
+            "certainty": "asserted",
+            "procedures": ["ipl"],
+            "conditions": ["rosacea"],
+        }
+    ]
+    bad = sheet.assign(category=["eficacy", ""])
+    with pytest.raises(SheetError, match=r"row 2: unknown category 'eficacy'"):
+        read_coded_sheet(bad, codebook)
+    with pytest.raises(SheetError, match=r"row 2: unknown procedures \['botox'\]"):
+        read_coded_sheet(sheet.assign(procedures=["botox", ""]), codebook)
+
+
+def test_qdpx_validates_is_stable_and_round_trips(codebook, sample_claims, tmp_path):
+    xmlschema = pytest.importorskip("xmlschema")
+    documents, claims = sample_claims
+    first = export_qdpx(documents, claims, codebook, tmp_path / "a.qdpx")
+    again = export_qdpx(documents, claims, codebook, tmp_path / "b.qdpx")
+    qde = zipfile.ZipFile(first).read("project.qde")
+    assert qde == zipfile.ZipFile(again).read("project.qde")  # stable GUIDs
+    if SCHEMA.exists():
+        xmlschema.XMLSchema(str(SCHEMA)).validate(qde.decode())
+    names = zipfile.ZipFile(first).namelist()
+    assert sum(n.startswith("sources/") for n in names) == len(documents)
+    assert b"cue: " in qde
+    gold, unmapped = import_qdpx(first, codebook)
+    assert unmapped == []
+    result = agreement(to_coding(gold), to_coding(claims))
+    assert result.disagreements.empty
+    assert (
+        result.figure("claims", "gold")
+        == result.figure("claims", "pred")
+        == claims.groupby(["doc", "sentence", "type", "category"]).ngroups
+    )
+
+
+def test_a_hand_edited_project_is_read_back(codebook, sample_claims, tmp_path):
+    """A coder recodes one selection in the QDA tool: efficacy becomes symptoms."""
+    documents, claims = sample_claims
+    path = export_qdpx(documents, claims, codebook, tmp_path / "p.qdpx")
+    archive = zipfile.ZipFile(path)
+    qde = archive.read("project.qde").decode()
+    from analysis.qdpx import guid
+
+    efficacy, symptoms = guid("code", "category", "efficacy"), guid("code", "category", "symptoms")
+    edited = qde.replace(
+        f'<CodeRef targetGUID="{efficacy}" />', f'<CodeRef targetGUID="{symptoms}" />', 1
+    )
+    assert edited != qde
+    with zipfile.ZipFile(tmp_path / "edited.qdpx", "w") as out:
+        for name in archive.namelist():
+            out.writestr(name, edited if name == "project.qde" else archive.read(name))
+    gold, _ = import_qdpx(tmp_path / "edited.qdpx", codebook)
+    issues = agreement(to_coding(gold), to_coding(claims)).disagreements
+    assert sorted(issues["issue"]) == ["extra", "missed"]
+    assert set(issues["category"]) == {"efficacy", "symptoms"}
+
+
+@pytest.mark.skipif(not ATLAS.exists(), reason="shared/refi-qda is not beside the checkout")
+def test_an_atlas_ti_project_is_read_and_its_codes_reported(codebook):
+    gold, unmapped = import_qdpx(ATLAS, codebook)
+    assert gold.empty
+    assert "Commits" in unmapped and len(unmapped) == 3
+
+
+def test_a_file_that_is_not_a_project_is_refused(codebook, tmp_path):
+    (tmp_path / "x.qdpx").write_text("not a zip")
+    with pytest.raises(QdpxError, match=r"x\.qdpx: not a REFI-QDA project"):
+        import_qdpx(tmp_path / "x.qdpx", codebook)
+
+
+def test_sample_code_import_validate_in_four_commands(codebook, tmp_path):
+    """The README's loop: sample, code (here: copy the extractor's coding
+    into the sheet), import, validate with a report."""
+    cli = [sys.executable, "-m", "analysis.cli"]
+    sheet, gold = tmp_path / "sample.csv", tmp_path / "gold.jsonl"
+    subprocess.run(
+        [*cli, "sample", str(config.CORPUS), "--n", "20", "--out", str(sheet)], check=True
+    )
+    table = pd.read_csv(sheet, keep_default_na=False)
+    claims = extract(load_corpus(config.CORPUS)[0], codebook)
+    first = claims.drop_duplicates(["doc", "start"]).set_index(["doc", "start"])
+    for i, r in table.iterrows():
+        if (r.doc, r.start) in first.index:
+            c = first.loc[(r.doc, r.start)]
+            table.loc[i, ["type", "category", "certainty", "procedures", "conditions"]] = [
+                c.type,
+                c.category,
+                c.certainty,
+                c.procedure,
+                c.condition,
+            ]
+    table.to_csv(sheet, index=False)
+    subprocess.run([*cli, "sample", "--import", str(sheet), "--out", str(gold)], check=True)
+    done = subprocess.run(
+        [
+            *cli,
+            "validate",
+            "--gold",
+            str(gold),
+            "--corpus",
+            str(config.CORPUS),
+            "--sample",
+            str(sheet),
+            "--report",
+            str(tmp_path / "val"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "category  (doc, sentence, type, category)" in done.stdout
+    assert "Krippendorff's alpha" in done.stdout
+    html = (tmp_path / "val" / "validation.html").read_text()
+    assert html.count('class="plotly-graph-div"') == 2 and "Disagreements" in html
