@@ -26,6 +26,8 @@ from typing import Any
 
 import yaml
 
+from analysis.prefilter import Prefilter
+
 FLAGS = re.IGNORECASE
 MACRO = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # Lines a pattern must get through quickly: long runs of words, commas,
@@ -134,6 +136,7 @@ class Codebook:
     population_after: re.Pattern[str]
     topic_share: float
     topic_min_mentions: dict[str, int]
+    prefilter: Prefilter = field(repr=False, compare=False)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def category(self, category_id: str) -> Category:
@@ -229,7 +232,7 @@ def _require(raw: dict[str, Any], key: str, path: str, where: str = "") -> Any:
     return raw[key]
 
 
-def load_codebook(path: str | Path) -> Codebook:
+def load_codebook(path: str | Path, check_patterns: bool = True) -> Codebook:
     """Read and check the codebook at ``path``; raise CodebookError naming the entry."""
     path = Path(path)
     if not path.is_file():
@@ -322,7 +325,8 @@ def load_codebook(path: str | Path) -> Codebook:
     clauses = _require(raw, "clauses", p)
     nc = _require(raw, "not_claims", p)
     attr = _require(raw, "attribution", p)
-    check_backtracking(comp.compiled, p)
+    if check_patterns:  # a caller that runs no pattern (a list of ids) may skip it
+        check_backtracking(comp.compiled, p)
     return Codebook(
         path=p,
         version=version,
@@ -355,6 +359,7 @@ def load_codebook(path: str | Path) -> Codebook:
             kind: int((attr.get("topic_min_mentions") or {}).get(kind, 3))
             for kind in ("procedures", "conditions")
         },
+        prefilter=Prefilter({cue.name: cue.pattern for c in categories for cue in c.cues}),
         raw=raw,
     )
 

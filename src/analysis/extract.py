@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.codebook import Category, Codebook
+from analysis.codebook import Category, Codebook, Trigger
 from analysis.segment import CLAIM_KINDS, segment_document
 
 CLAIM_COLUMNS = [
@@ -169,20 +169,32 @@ def not_a_claim(
 
 
 def find_hits(body: str, procedures: list[Mention], codebook: Codebook) -> list[Hit]:
-    """Cue matches of every category in one sentence body."""
+    """Cue matches of every category in one sentence body. Only the cues the
+    prefilter lets through are run; a category's exclusions and a cue's
+    required predicate are looked for only once the cue has matched."""
     names = [(p.start, p.end) for p in procedures]
+    prefilter = codebook.prefilter
+    starts = prefilter.starts(body)
     hits = []
     for category in codebook.categories:
-        excluded = [m.span() for x in category.exclude for m in x.finditer(body)]
+        excluded: list[tuple[int, int]] | None = None
         for cue in category.cues:
+            if starts is not None and cue.name not in starts and cue.name not in prefilter.always:
+                continue
+            matches = [
+                m
+                for m in prefilter.matches(cue.name, body, starts)
+                if m.end() > m.start()
+                and not any(s <= m.start() and m.end() <= e for s, e in names)  # a name's part
+            ]
+            if not matches:
+                continue
             needed = list(cue.requires.finditer(body)) if cue.requires is not None else None
             if needed == []:
                 continue
-            for m in cue.pattern.finditer(body):
-                if m.end() == m.start():
-                    continue
-                if any(s <= m.start() and m.end() <= e for s, e in names):
-                    continue  # part of a procedure's name
+            if excluded is None:
+                excluded = [m.span() for x in category.exclude for m in x.finditer(body)]
+            for m in matches:
                 if any(s < m.end() and m.start() < e for s, e in excluded):
                     continue
                 head = m.start("head") if "head" in cue.pattern.groupindex else -1
@@ -252,8 +264,30 @@ def words_between(text: str, a: int, b: int) -> int:
     return len(WORD.findall(text[a:b])) if b > a else 0
 
 
+@dataclass
+class Triggers:
+    """The certainty triggers found in one sentence body, matched once."""
+
+    pseudo: list[tuple[int, int]]
+    negations: list[re.Match[str]]
+    hedges: list[tuple[Trigger, re.Match[str]]]
+
+    @classmethod
+    def find(cls, body: str, codebook: Codebook) -> Triggers:
+        return cls(
+            pseudo=[m.span() for m in codebook.pseudo.finditer(body)],
+            negations=[m for t in codebook.negations for m in t.pattern.finditer(body)],
+            hedges=[(t, m) for t in codebook.hedges for m in t.pattern.finditer(body)],
+        )
+
+
 def certainty_of(
-    hit: Hit, masked: str, cuts: list[int], own: list[tuple[int, int]], codebook: Codebook
+    hit: Hit,
+    masked: str,
+    cuts: list[int],
+    own: list[tuple[int, int]],
+    triggers: Triggers,
+    codebook: Codebook,
 ) -> tuple[str, str]:
     """(certainty, why) of one cue from the triggers that reach it.
 
@@ -268,31 +302,28 @@ def certainty_of(
     def same_clause(pos: int) -> bool:
         return bisect.bisect_right(cuts, pos) - 1 == clause
 
-    pseudo = [m.span() for m in codebook.pseudo.finditer(masked)]
-    for trigger in codebook.negations:
-        for m in trigger.pattern.finditer(masked):
-            if any(s <= m.start() < e for s, e in pseudo + own):
-                continue
-            if (
-                m.end() <= hit.head
-                and same_clause(m.start())
-                and words_between(masked, m.end(), hit.head) <= codebook.negation_window
-            ):
-                return "negated", f"negated by {m.group()!r}"
-    for trigger in codebook.hedges:
-        for m in trigger.pattern.finditer(masked):
-            if m.start() < hit.end and hit.start < m.end():
-                return "hedged", f"hedged by {m.group()!r} inside the cue"
-            if not same_clause(m.start()):
-                continue
-            if trigger.scope == "clause" or (
-                m.end() <= hit.head
-                and (
-                    trigger.scope == "forward"
-                    or words_between(masked, m.end(), hit.head) <= trigger.words
-                )
-            ):
-                return "hedged", f"hedged by {m.group()!r} ({trigger.scope} scope)"
+    for m in triggers.negations:
+        if any(s <= m.start() < e for s, e in triggers.pseudo + own):
+            continue
+        if (
+            m.end() <= hit.head
+            and same_clause(m.start())
+            and words_between(masked, m.end(), hit.head) <= codebook.negation_window
+        ):
+            return "negated", f"negated by {m.group()!r}"
+    for trigger, m in triggers.hedges:
+        if m.start() < hit.end and hit.start < m.end():
+            return "hedged", f"hedged by {m.group()!r} inside the cue"
+        if not same_clause(m.start()):
+            continue
+        if trigger.scope == "clause" or (
+            m.end() <= hit.head
+            and (
+                trigger.scope == "forward"
+                or words_between(masked, m.end(), hit.head) <= trigger.words
+            )
+        ):
+            return "hedged", f"hedged by {m.group()!r} ({trigger.scope} scope)"
     return "asserted", "no hedge or negation reaches the cue"
 
 
@@ -321,10 +352,11 @@ def code_sentence(
         if hit.category.type == "benefit" and irrealis(hit, body, cuts, codebook):
             continue
         by_category.setdefault(hit.category.id, []).append(hit)
+    triggers = Triggers.find(body, codebook) if by_category else None
     for hits in by_category.values():
         own = [(h.start, h.end) for h in hits]
         for hit in hits:
-            hit.certainty, hit.why = certainty_of(hit, body, cuts, own, codebook)
+            hit.certainty, hit.why = certainty_of(hit, body, cuts, own, triggers, codebook)
     spans = [(h.start, h.end) for hits in by_category.values() for h in hits]
 
     def consumed(c: Mention) -> bool:
