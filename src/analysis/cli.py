@@ -41,15 +41,24 @@ def _print_problems(problems) -> None:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from analysis.cache import extract_corpus
     from analysis.codebook import load_codebook
-    from analysis.corpus import load_corpus
-    from analysis.extract import extract
     from analysis.tables import write_table
 
     codebook = load_codebook(args.codebook)
-    documents, problems = load_corpus(args.corpus)
+    if args.engine == "dask":
+        from analysis.engine import extract_dask
+
+        written, problems, n_docs = extract_dask(
+            args.corpus, codebook, args.out, scheduler=args.scheduler, partitions=args.partitions
+        )
+        _print_problems(problems)
+        print(
+            f"{n_docs} documents, {written} claim rows (codebook {codebook.version}) -> {args.out}/"
+        )
+        return 0
+    claims, documents, problems = extract_corpus(args.corpus, codebook, args.cache or None)
     _print_problems(problems)
-    claims = extract(documents, codebook)
     write_table(claims, args.out)
     print(
         f"{len(documents)} documents, {len(claims)} claim rows "
@@ -67,10 +76,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         codebook=args.codebook,
         notebooks=args.notebooks,
         images=args.images,
+        jobs=args.jobs,
+        rebuild=args.rebuild,
     )
     _print_problems(run.problems)
     ok = run.jobs[run.jobs["status"] == "ok"]
-    print(f"{len(ok)} of {len(run.jobs)} reports written; open {run.out / 'index.html'}")
+    print(
+        f"{len(ok)} of {len(run.jobs)} reports written ({int(run.jobs['rerun'].sum())} run, "
+        f"the rest unchanged); open {run.out / 'index.html'}"
+    )
     for job in run.failed.itertuples():
         print(f"FAILED {job.name}: {job.error}", file=sys.stderr)
     return 1 if len(run.failed) else 0
@@ -242,7 +256,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         required=True,
         metavar="FILE",
-        help="claims table to write; the format follows the suffix: .csv, .parquet or .jsonl",
+        help="claims table to write; the format follows the suffix: .csv, .parquet or .jsonl "
+        "(with --engine dask: a folder of Parquet partitions)",
+    )
+    p.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="keep each document's claims here by content and codebook hash; "
+        "a re-run extracts only what changed",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="local: this process; dask: partitions on a Dask cluster (default: %(default)s)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --engine dask: the scheduler to use (tcp://host:8786); "
+        "default: a LocalCluster on this machine",
+    )
+    p.add_argument(
+        "--partitions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --engine dask: how many partitions (default: 4 per worker)",
     )
     _codebook_option(p)
     p.set_defaults(func=cmd_extract)
@@ -270,6 +310,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--images",
         action="store_true",
         help="also write every chart as PNG and SVG under OUT/images/ (kaleido, system Chromium)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=config.JOBS,
+        metavar="N",
+        help="run N notebooks at once, in N processes (default: %(default)s)",
+    )
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="forget the caches: extract every document and run every notebook again",
     )
     _codebook_option(p)
     p.set_defaults(func=cmd_report)

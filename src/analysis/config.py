@@ -30,5 +30,14 @@ TITLE_COLUMNS = ("title", "headline")
 # Output formats of claims tables, by suffix.
 TABLE_FORMATS = (".csv", ".parquet", ".jsonl")
 
-# Kernel papermill runs the notebooks with.
+# Kernel papermill runs the notebooks with, and how many run at once
+# (processes; `analysis report --jobs N`).
 KERNEL = "python3"
+JOBS = 2
+# Extra arguments for each report's kernel. Plotly loads nbformat, whose
+# jsonschema then imports rfc3987_syntax (pulled in by jupyter-events) and
+# builds its grammar: 1 s of every notebook's run, for a URI format check no
+# report uses. The kernel is told to leave it out; jsonschema skips that check.
+KERNEL_ARGS = (
+    "--IPKernelApp.exec_lines=import sys; sys.modules.setdefault('rfc3987_syntax', None)",
+)

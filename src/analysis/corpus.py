@@ -204,16 +204,38 @@ def _table_rows(raw: str, path: Path, rel: str) -> Iterator[dict[str, str] | tup
 
 def load_corpus(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read every article under ``root``: (documents, problems) tables."""
+    problems: list[dict[str, str]] = []
+    records = list(iter_documents(root, problems))
+    return (
+        pd.DataFrame(records, columns=DOCUMENT_COLUMNS),
+        pd.DataFrame(problems, columns=PROBLEM_COLUMNS),
+    )
+
+
+def iter_documents(
+    root: str | Path, problems: list[dict[str, str]], files: list[Path] | None = None
+) -> Iterator[dict[str, str]]:
+    """The documents under ``root`` one at a time (rows of the documents
+    table), so that a large corpus is never held whole; each problem is
+    appended to ``problems`` as a row of the problems table. ``files``
+    restricts the walk to some of the corpus's files (a partition); a
+    second copy of a text is skipped, within what is walked."""
     root = Path(root)
     if not root.is_dir():
         raise CorpusError(f"{root}: no such corpus folder")
-    records: list[dict[str, str]] = []
-    problems: list[dict[str, str]] = []
+    seen: dict[str, str] = {}
 
     def problem(doc: str, what: str, action: str = "skipped") -> None:
         problems.append({"doc": doc, "problem": what, "action": action})
 
-    for path in corpus_files(root):
+    def once(record: dict[str, str]) -> Iterator[dict[str, str]]:
+        first = seen.setdefault(record["sha256"], record["doc"])
+        if first != record["doc"]:
+            problem(record["doc"], f"same text as {first}", "skipped: counted once")
+        else:
+            yield record
+
+    for path in corpus_files(root) if files is None else files:
         rel = path.relative_to(root).as_posix()
         suffix = path.suffix.lower()
         if path.is_symlink() and not path.exists():
@@ -231,7 +253,7 @@ def load_corpus(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                     if isinstance(item, tuple):
                         problem(*item)
                     else:
-                        records.append(item)
+                        yield from once(item)
                 continue
             title = ""
             if suffix in config.HTML_SUFFIXES:
@@ -240,13 +262,8 @@ def load_corpus(root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                 raise CorpusError(f"{path}: empty file")
             if not WORDS.search(text):
                 raise CorpusError(f"{path}: no sentence in the file")
-            records.append(_record(rel, title or first_heading(text) or path.stem, text, rel))
+            record = _record(rel, title or first_heading(text) or path.stem, text, rel)
         except (CorpusError, OSError) as exc:
             problem(rel, str(exc))
-    documents = pd.DataFrame(records, columns=DOCUMENT_COLUMNS)
-    duplicate = documents["sha256"].duplicated(keep="first")
-    for row in documents[duplicate].itertuples():
-        first = documents.loc[documents["sha256"] == row.sha256, "doc"].iloc[0]
-        problem(row.doc, f"same text as {first}", "skipped: counted once")
-    documents = documents[~duplicate].reset_index(drop=True)
-    return documents, pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
+            continue
+        yield from once(record)

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import pandas as pd
 
 import analysis
 from analysis import config
+from analysis.cache import extract_corpus
 from analysis.codebook import Codebook, load_codebook
 from analysis.corpus import load_corpus
 from analysis.counts import count_claims, pairs
@@ -61,6 +63,11 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "general"
 
 
+def deep_dive_name(procedure: str, condition: str) -> str:
+    """The file name (without .html) of a pair's deep-dive report."""
+    return f"deep-dive_{slug(procedure)}_{slug(condition)}"
+
+
 def load_claims(claims_path: str = "", codebook_path: str = "") -> pd.DataFrame:
     """Claims for a notebook: the table at ``claims_path``, or, when it is
     empty (a notebook opened by hand), a fresh extraction of the bundled corpus."""
@@ -79,7 +86,7 @@ def check_pair(procedure: object, condition: object, codebook_path: str = "") ->
                 f"parameter {name} must be a string (an id of the codebook), "
                 f"got {type(value).__name__} {value!r}"
             )
-    codebook = load_codebook(codebook_path or config.CODEBOOK)
+    codebook = load_codebook(codebook_path or config.CODEBOOK, check_patterns=False)
     if procedure not in codebook.procedures.labels:
         raise ValueError(
             f"unknown procedure {procedure!r}; valid ids: "
@@ -131,7 +138,7 @@ def plan_jobs(claims: pd.DataFrame, data: dict[str, str]) -> list[dict]:
         procedure, condition = str(row.procedure), str(row.condition)
         jobs.append(
             {
-                "name": f"deep-dive_{slug(procedure)}_{slug(condition)}",
+                "name": deep_dive_name(procedure, condition),
                 "notebook": DEEP_DIVE,
                 "title": f"{procedure.replace('_', ' ')} × "
                 f"{condition.replace('_', ' ') if condition else 'no particular condition'}",
@@ -176,6 +183,7 @@ def run_job(job: dict, notebooks: Path, out: Path, kernel: str) -> tuple[str, st
             kernel_name=kernel,
             progress_bar=False,
             cwd=str(notebooks),
+            extra_arguments=list(config.KERNEL_ARGS),
         )
         export_html(executed, out / f"{job['name']}.html")
     except Exception as exc:  # one failing report must not sink the batch
@@ -200,6 +208,45 @@ def write_index(run: ReportRun) -> Path:
     return write_text(run.out / "index.html", html)
 
 
+def table_hash(*tables: pd.DataFrame) -> str:
+    """A content hash of tables (their rows, not their index)."""
+    h = hashlib.sha256()
+    for table in tables:
+        h.update(",".join(table.columns).encode())
+        h.update(pd.util.hash_pandas_object(table.astype(str), index=False).values.tobytes())
+    return h.hexdigest()
+
+
+def fingerprint(job: dict, notebooks: Path, inputs: str) -> str:
+    """What a report's HTML depends on: notebook, parameters, input rows."""
+    h = hashlib.sha256((notebooks / job["notebook"]).read_bytes())
+    h.update(json.dumps(job["parameters"], sort_keys=True).encode())
+    h.update(f"{inputs}\n{analysis.__version__}".encode())
+    return h.hexdigest()
+
+
+def run_jobs(
+    jobs: list[dict], notebooks: Path, out: Path, kernel: str, n: int
+) -> list[tuple[str, str]]:
+    """(status, error) of each job, run in ``n`` processes (papermill's
+    working-directory switch is process-wide: never threads)."""
+    if n <= 1 or len(jobs) <= 1:
+        return [run_job(job, notebooks, out, kernel) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=context) as pool:
+        futures = [pool.submit(run_job, job, notebooks, out, kernel) for job in jobs]
+        results = []
+        for future in futures:
+            try:
+                results.append(future.result())
+            except Exception as exc:  # a worker died: this report failed, not the batch
+                results.append(("failed", f"{type(exc).__name__}: {exc}"))
+        return results
+
+
 def build_reports(
     corpus: str | Path = config.CORPUS,
     out: str | Path = config.REPORTS,
@@ -207,18 +254,23 @@ def build_reports(
     notebooks: str | Path = config.NOTEBOOKS,
     kernel: str = config.KERNEL,
     images: bool = False,
+    jobs: int = config.JOBS,
+    rebuild: bool = False,
 ) -> ReportRun:
-    """Extract the corpus once, run every report, write index.html. With
-    ``images``, every chart is also written to ``images/<report>/`` as PNG
-    and SVG."""
+    """Extract the corpus once (through the per-document cache), run every
+    report whose inputs changed in ``jobs`` processes, write index.html.
+    With ``images``, every chart is also written to ``images/<report>/`` as
+    PNG and SVG. ``rebuild`` drops the caches and runs everything."""
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     out, notebooks = Path(out).resolve(), Path(notebooks).resolve()
-    documents, problems = load_corpus(corpus)
-    claims = extract(documents, cb)
+    cache = out / ".cache"
+    if rebuild:
+        shutil.rmtree(cache, ignore_errors=True)
+    claims, documents, problems = extract_corpus(corpus, cb, cache / "claims")
     data_dir = out / "data"
     write_table(claims, data_dir / "claims.parquet")
     write_table(claims, data_dir / "claims.csv")
-    write_table(documents.drop(columns="text"), data_dir / "documents.parquet")
+    write_table(documents, data_dir / "documents.parquet")
     write_table(problems, data_dir / "problems.csv")
     data = {
         "claims_path": str(data_dir / "claims.parquet"),
@@ -226,17 +278,42 @@ def build_reports(
         "problems_path": str(data_dir / "problems.csv"),
         "codebook_path": cb.path,
     }
-    jobs = plan_jobs(claims, data)
-    rows = []
-    for job in jobs:
+    planned = plan_jobs(claims, data)
+    state_path = cache / "reports.json"
+    try:
+        previous = json.loads(state_path.read_text())
+    except (OSError, ValueError):
+        previous = {}
+    shown = documents[["doc", "title"]]  # what a report shows of a document
+    todo, prints, subsets = [], {}, {}
+    for job in planned:
         job["parameters"]["images_dir"] = str(out / "images" / job["name"]) if images else ""
-        status, error = run_job(job, notebooks, out, kernel)
         subset = claims
         if job["procedure"]:
             subset = claims[
                 (claims["procedure"] == job["procedure"])
                 & (claims["condition"] == job["condition"])
             ]
+            for suffix in (".csv", ".parquet"):  # the full evidence beside the report
+                write_table(subset, data_dir / f"{job['name']}.evidence{suffix}")
+        subsets[job["name"]] = subset
+        if job["procedure"]:  # a deep dive shows its pair's claims and their documents
+            inputs = table_hash(subset, shown[shown["doc"].isin(subset["doc"])])
+        else:
+            inputs = table_hash(claims, shown, problems)
+        prints[job["name"]] = fingerprint(job, notebooks, inputs)
+        if (
+            previous.get(job["name"]) != prints[job["name"]]
+            or not (out / f"{job['name']}.html").is_file()
+        ):
+            todo.append(job)
+    results = dict(
+        zip([j["name"] for j in todo], run_jobs(todo, notebooks, out, kernel, jobs), strict=True)
+    )
+    rows = []
+    for job in planned:
+        status, error = results.get(job["name"], ("ok", ""))
+        subset = subsets[job["name"]]
         totals = count_claims(subset.assign(_all=1), ["_all"]) if not subset.empty else None
         by_type = count_claims(subset, ["type"]).set_index("type")["mentions"]
         rows.append(
@@ -245,11 +322,14 @@ def build_reports(
                 "html": f"{job['name']}.html",
                 "status": status,
                 "error": error,
+                "rerun": job["name"] in results,
                 "mentions": int(totals["mentions"].iloc[0]) if totals is not None else 0,
                 "documents": int(totals["documents"].iloc[0]) if totals is not None else 0,
                 **{t: int(by_type.get(t, 0)) for t in ("benefit", "risk", "uncertainty")},
             }
         )
+    state = {r["name"]: prints[r["name"]] for r in rows if r["status"] == "ok"}
+    write_text(state_path, json.dumps(state, indent=1))
     provenance = {
         "corpus": str(Path(corpus)),
         "corpus_sha256": corpus_hash(documents),
@@ -259,7 +339,10 @@ def build_reports(
         "codebook_version": cb.version,
         "codebook_sha256": cb.sha256,
         "package_version": analysis.__version__,
-        "parameters": json.dumps({"kernel": kernel, "notebooks": str(notebooks), "images": images}),
+        "parameters": json.dumps(
+            {"kernel": kernel, "notebooks": str(notebooks), "images": images, "jobs": jobs}
+        ),
+        "reports_rerun": f"{len(results)} of {len(planned)}",
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     run = ReportRun(out=out, jobs=pd.DataFrame(rows), problems=problems, provenance=provenance)

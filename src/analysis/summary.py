@@ -4,8 +4,9 @@
 :func:`evidence` turns the claims table into the evidence table, one row per
 claim (sentence x type x category) with the procedures and conditions it is
 attributed to joined by ", ": ``doc, sentence, type, category, certainty,
-procedures, conditions, cue, cue_spans``. :func:`evidence_html` renders it
-with the cues marked; corpus text is escaped before any markup is added.
+procedures, conditions, cue, cue_spans``. :func:`evidence_datatable` renders it
+as a searchable table with the cues marked; corpus text is escaped before any
+markup is added.
 """
 
 from __future__ import annotations
@@ -107,27 +108,6 @@ def mark_cues(sentence: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-def evidence_html(table: pd.DataFrame, limit: int | None = None) -> str:
-    """The evidence table as an HTML table, cues marked, text escaped."""
-    rows = table if limit is None else table.head(limit)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in EVIDENCE_COLUMNS if c != "cue")
-    body = []
-    for r in rows.itertuples(index=False):
-        cells = [
-            html.escape(str(r.doc)),
-            mark_cues(str(r.sentence), list(r.cue_spans)),
-            *(html.escape(str(getattr(r, c))) for c in EVIDENCE_COLUMNS[2:-1]),
-        ]
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    note = ""
-    if limit is not None and len(table) > limit:
-        note = f"<p>First {limit} of {len(table)} claims; all are in data/claims.csv.</p>"
-    return (
-        f'<table class="evidence"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>{note}"
-    )
-
-
 def problems_html(problems: pd.DataFrame) -> str:
     """The skipped or repaired documents as an HTML table (pandas escapes it)."""
     if problems.empty:
@@ -143,7 +123,9 @@ def init_tables() -> None:
     itables.init_notebook_mode(all_interactive=False, connected=False)
 
 
-def evidence_datatable(table: pd.DataFrame, limit: int | None = None) -> str:
+def evidence_datatable(
+    table: pd.DataFrame, limit: int | None = None, full: str = "data/claims.csv"
+) -> str:
     """The evidence table as a searchable, filterable itables table, cues
     marked; every piece of corpus text is escaped before the markup."""
     shown = table if limit is None else table.head(limit)
@@ -159,7 +141,8 @@ def evidence_datatable(table: pd.DataFrame, limit: int | None = None) -> str:
     )
     note = ""
     if limit is not None and len(table) > limit:
-        note = f"<p>First {limit} of {len(table)} claims; all are in data/claims.csv.</p>"
+        where = html.escape(full)
+        note = f'<p>First {limit} of {len(table)} claims; all are in <a href="{where}">{where}</a>.</p>'
     widths = [{"targets": 0, "width": "12%"}, {"targets": 1, "width": "48%"}]
     return _datatable(frame, "evidence", widths) + note
 

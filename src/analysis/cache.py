@@ -1,0 +1,80 @@
+"""Extraction of a whole corpus, streamed and cached per document.
+
+:func:`extract_corpus` walks a corpus folder one document at a time
+(:func:`analysis.corpus.iter_documents`), extracts each
+(:func:`analysis.extract.extract_document`) and returns three tables: the
+claims table, the documents table without ``text`` (``doc, title, sha256,
+source``) and the problems table. Texts are never held all at once, so
+memory grows with the claims, not with the corpus.
+
+With a cache folder, each document's claim rows are kept as JSON under
+``CACHE/<key>/<sha256>.json``: the document's content hash, and a key that
+changes with the codebook's content hash and with the extractor itself (the
+package version and the source of the modules that code a sentence). A
+re-run extracts only the documents whose text, or whose coding rules,
+changed. Entries are written atomically; delete the folder (or pass
+``--rebuild``) to start afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+
+import analysis
+from analysis.codebook import Codebook
+from analysis.corpus import DOCUMENT_COLUMNS, PROBLEM_COLUMNS, iter_documents
+from analysis.extract import CLAIM_COLUMNS, extract_document
+from analysis.tables import write_text
+
+CODING_MODULES = ("codebook.py", "extract.py", "prefilter.py", "segment.py")
+
+
+def cache_key(codebook: Codebook) -> str:
+    """What a cached coding depends on besides the text: codebook and extractor."""
+    h = hashlib.sha256(f"{codebook.sha256}\n{analysis.__version__}\n".encode())
+    here = Path(__file__).parent
+    for name in CODING_MODULES:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:24]
+
+
+def extract_corpus(
+    root: str | Path,
+    codebook: Codebook,
+    cache: str | Path | None = None,
+    files: list[Path] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(claims, documents without text, problems) of the corpus at ``root``
+    (or of some of its ``files``), through the cache when one is given."""
+    folder = Path(cache) / cache_key(codebook) if cache else None
+    problems: list[dict[str, str]] = []
+    documents: list[dict[str, str]] = []
+    rows: list[dict] = []
+    for document in iter_documents(root, problems, files):
+        documents.append({k: document[k] for k in DOCUMENT_COLUMNS if k != "text"})
+        rows.extend(_claims_of(document, codebook, folder))
+    return (
+        pd.DataFrame(rows, columns=CLAIM_COLUMNS),
+        pd.DataFrame(documents, columns=[c for c in DOCUMENT_COLUMNS if c != "text"]),
+        pd.DataFrame(problems, columns=PROBLEM_COLUMNS),
+    )
+
+
+def _claims_of(document: dict[str, str], codebook: Codebook, folder: Path | None) -> list[dict]:
+    """Claim rows of one document: cached rows when the cache has them."""
+    if folder is None:
+        return extract_document(document["doc"], document["text"], codebook)
+    entry = folder / f"{document['sha256']}.json"
+    try:
+        cached = json.loads(entry.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cached = None  # missing or unreadable: extract again
+    if isinstance(cached, list):
+        return [{**row, "doc": document["doc"]} for row in cached]
+    rows = extract_document(document["doc"], document["text"], codebook)
+    write_text(entry, json.dumps([{k: v for k, v in r.items() if k != "doc"} for r in rows]))
+    return rows
