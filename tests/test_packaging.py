@@ -7,7 +7,8 @@ import yaml
 
 from tests.conftest import REPO
 
-CONDA_NAMES = {"python-kaleido": "kaleido"}  # conda-forge's name -> PyPI's
+# conda-forge's name -> PyPI's
+CONDA_NAMES = {"python-kaleido": "kaleido", "python-duckdb": "duckdb"}
 
 
 def names(requirements: list[str]) -> set[str]:

@@ -71,8 +71,11 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a table written by :func:`write_table`."""
+    """Read a table written by :func:`write_table`, or a folder of Parquet
+    partitions (``analysis extract --engine dask``)."""
     path = Path(path)
+    if path.is_dir():
+        return pd.read_parquet(path)
     suffix = _check_suffix(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such table")
@@ -81,3 +84,24 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if suffix == ".parquet":
         return pd.read_parquet(path)
     return pd.read_json(path, orient="records", lines=True, dtype=False)
+
+
+def query(sql: str, **tables: str | Path) -> pd.DataFrame:
+    """Run SQL with DuckDB over tables on disk without loading them into
+    pandas first: each keyword names a view of a Parquet file, a folder of
+    Parquet partitions (``analysis extract --engine dask``), or a CSV file.
+
+        query("select type, count(*) as n from claims group by type",
+              claims="reports/data/claims.parquet")
+    """
+    import duckdb
+
+    with duckdb.connect() as con:
+        for name, path in tables.items():
+            if not name.isidentifier():
+                raise ValueError(f"{name!r}: a table name must be an identifier")
+            path = Path(path)
+            source = str(path / "*.parquet") if path.is_dir() else str(path)
+            read = con.read_csv if path.suffix.lower() == ".csv" else con.read_parquet
+            read(source).create_view(name)
+        return con.execute(sql).df()

@@ -1,0 +1,119 @@
+"""Beyond one machine: extraction on a Dask cluster.
+
+:func:`extract_dask` splits the corpus's files into partitions, extracts
+each partition on a Dask worker (:func:`analysis.cache.extract_corpus` on its
+files) and writes the claims table as partitioned Parquet, one file per
+partition, in corpus order. A second copy of a text is dropped across
+partitions as the local engine drops it, so both engines give the same
+claims. Without a scheduler address a ``LocalCluster`` on this machine is
+started; with one (``tcp://host:8786``) the workers must reach the corpus
+folder and the codebook at the same paths (a shared drive).
+
+Read the result with ``pandas.read_parquet(folder)``, or, when it does not fit
+comfortably in memory, query it in place with DuckDB:
+``duckdb.sql("select type, count(*) from 'claims/*.parquet' group by type")``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.codebook import Codebook, load_codebook
+from analysis.corpus import PROBLEM_COLUMNS, corpus_files
+
+
+def _extract_partition(
+    root: str, files: list[str], codebook_path: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Runs on a worker: (claims, documents, problems) of some files."""
+    from analysis.cache import extract_corpus
+
+    codebook = load_codebook(codebook_path, check_patterns=False)  # checked by the client
+    return extract_corpus(root, codebook, files=[Path(f) for f in files])
+
+
+def _write_partition(claims: pd.DataFrame, drop: set[str], path: str) -> int:
+    """Runs on a worker: write a partition's claims less the duplicates."""
+    from analysis.tables import write_table
+
+    kept = claims[~claims["doc"].isin(drop)].reset_index(drop=True)
+    write_table(kept, path)
+    return len(kept)
+
+
+def extract_dask(
+    corpus: str | Path,
+    codebook: Codebook,
+    out: str | Path,
+    scheduler: str | None = None,
+    partitions: int = 0,
+) -> tuple[int, pd.DataFrame, int]:
+    """Extract ``corpus`` on Dask into ``out/part-NNNNN.parquet``:
+    (claim rows written, problems table, documents)."""
+    from dask import delayed
+    from dask.distributed import Client, LocalCluster
+
+    root = Path(corpus).resolve()
+    files = [str(p) for p in corpus_files(root)]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("part-*.parquet"):
+        old.unlink()
+    cluster = None if scheduler else LocalCluster(n_workers=2, threads_per_worker=1)
+    try:
+        with Client(scheduler or cluster) as client:
+            n = partitions or max(1, 4 * len(client.scheduler_info()["workers"]))
+            chunks = _contiguous(files, n)
+            parts = [delayed(_extract_partition)(str(root), c, codebook.path) for c in chunks]
+            results = client.compute(parts, sync=True)
+            drop, problems, n_docs = _duplicates(results)
+            writes = [
+                delayed(_write_partition)(claims, drop, str(out / f"part-{i:05d}.parquet"))
+                for i, (claims, _, _) in enumerate(results)
+            ]
+            written = sum(client.compute(writes, sync=True))
+    finally:
+        if cluster is not None:
+            cluster.close()
+    return written, problems, n_docs
+
+
+def _contiguous(files: list[str], n: int) -> list[list[str]]:
+    """``files`` cut into ``n`` runs in order, so partitions keep corpus order."""
+    size = -(-len(files) // max(n, 1))
+    return [files[i : i + size] for i in range(0, len(files), size)]
+
+
+def _duplicates(results: list) -> tuple[set[str], pd.DataFrame, int]:
+    """Documents whose text an earlier partition already had, as problems."""
+    seen: dict[str, str] = {}
+    drop: set[str] = set()
+    problems = []
+    n_docs = 0
+    for _, documents, part_problems in results:
+        problems.append(part_problems)
+        for doc, sha in zip(documents["doc"], documents["sha256"], strict=True):
+            first = seen.setdefault(sha, doc)
+            if first != doc:
+                drop.add(doc)
+                problems.append(
+                    pd.DataFrame(
+                        [
+                            {
+                                "doc": doc,
+                                "problem": f"same text as {first}",
+                                "action": "skipped: counted once",
+                            }
+                        ]
+                    )
+                )
+            else:
+                n_docs += 1
+    table = (
+        pd.concat(problems, ignore_index=True)
+        if problems
+        else pd.DataFrame(columns=PROBLEM_COLUMNS)
+    )
+    return drop, table, n_docs

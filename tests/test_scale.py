@@ -1,0 +1,175 @@
+"""Speed and scale without changing a single claim: the cue prefilter, the
+per-document cache, incremental reports, bounded evidence and the Dask
+engine. Speed itself is measured by benchmarks/extraction.py, not here."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis import cache as cache_module
+from analysis import config
+from analysis.cache import extract_corpus
+from analysis.corpus import load_corpus
+from analysis.extract import extract
+from analysis.prefilter import Prefilter, literal_heads
+from analysis.report import build_reports
+from analysis.summary import evidence, evidence_datatable
+from analysis.tables import query
+from tests.conftest import make_documents
+
+
+class NoPrefilter(Prefilter):
+    """Every cue runs everywhere, as without the prefilter."""
+
+    def starts(self, text):
+        return None
+
+
+@pytest.fixture(scope="module")
+def unfiltered(codebook):
+    return dataclasses.replace(codebook, prefilter=NoPrefilter(codebook.prefilter.patterns))
+
+
+@pytest.mark.parametrize(
+    "pattern, heads",
+    [
+        (r"\b(?:stimulat|promot)\w*\s+collagen", {"stimu", "promo"}),
+        (r"\b(?:cautiously\s+)?optimistic\b", {"cauti", "optim"}),
+        (r"(?<![\w-])(?:kp|acne)", {"kp", "acne"}),
+        (r"\w+\s+barrier", None),  # no literal start: always runs
+        (r"\b(?:a|the)?\s*cure", None),  # may start with a space
+    ],
+)
+def test_literal_heads(pattern, heads):
+    import re
+
+    found = literal_heads(re.compile(pattern, re.IGNORECASE))
+    assert (set(found) if found is not None else None) == heads
+
+
+def test_prefilter_changes_no_claim_on_the_sample_corpus(codebook, unfiltered):
+    documents, _ = load_corpus(config.CORPUS)
+    pd.testing.assert_frame_equal(extract(documents, codebook), extract(documents, unfiltered))
+
+
+TEXT = st.lists(
+    st.sampled_from(
+        [
+            "IPL",
+            "may",
+            "not",
+            "reduce",
+            "redness",
+            "İ",
+            "Stimulates",
+            "collagen",
+            "-",
+            "scars",
+            "laser",
+            ",",
+            ".",
+            "can",
+            "cause",
+            "infection",
+            "more research",
+            "is",
+            "needed",
+            "KP",
+        ]
+    ),
+    max_size=40,
+).map(" ".join)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(TEXT)
+def test_prefilter_changes_no_claim_on_random_text(codebook, unfiltered, text):
+    docs = make_documents({"t.txt": text})
+    pd.testing.assert_frame_equal(extract(docs, codebook), extract(docs, unfiltered))
+
+
+def test_cache_gives_the_same_claims_and_extracts_only_what_changed(
+    codebook, tmp_path, monkeypatch
+):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(config.CORPUS, corpus)
+    fresh, documents, _ = extract_corpus(corpus, codebook)
+    cached, _, _ = extract_corpus(corpus, codebook, tmp_path / "cache")
+    pd.testing.assert_frame_equal(fresh, cached)
+
+    calls = []
+    real = cache_module.extract_document
+    monkeypatch.setattr(
+        cache_module, "extract_document", lambda doc, *a: calls.append(doc) or real(doc, *a)
+    )
+    again, _, _ = extract_corpus(corpus, codebook, tmp_path / "cache")
+    pd.testing.assert_frame_equal(fresh, again)
+    assert calls == []  # all from the cache
+    first = sorted(corpus.iterdir())[0]
+    first.write_text(first.read_text() + "\nIPL can cause blistering.\n")
+    changed, _, _ = extract_corpus(corpus, codebook, tmp_path / "cache")
+    assert calls == [first.name]
+    assert len(changed) == len(fresh) + 1
+
+
+def test_cache_key_follows_the_codebook(codebook, tmp_path):
+    other = dataclasses.replace(codebook, sha256="0" * 64)
+    assert cache_module.cache_key(codebook) != cache_module.cache_key(other)
+
+
+def test_reports_rerun_only_what_changed(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("IPL can help rosacea. IPL can cause swelling.\n")
+    (corpus / "b.txt").write_text("Lasers can fade acne scars. Lasers may cause redness.\n")
+    out = tmp_path / "out"
+    first = build_reports(corpus=corpus, out=out, jobs=2)
+    assert first.jobs["rerun"].all() and not len(first.failed)
+    second = build_reports(corpus=corpus, out=out, jobs=2)
+    assert not second.jobs["rerun"].any()
+    (corpus / "b.txt").write_text("Lasers can fade acne scars. Lasers can cause blistering.\n")
+    third = build_reports(corpus=corpus, out=out, jobs=2)
+    rerun = set(third.jobs.loc[third.jobs["rerun"], "name"])
+    assert rerun == {"overview", "deep-dive_laser_general"}  # not laser x acne scars
+    assert "blistering" in (out / "deep-dive_laser_general.html").read_text()
+    fourth = build_reports(corpus=corpus, out=out, rebuild=True, jobs=1)
+    assert fourth.jobs["rerun"].all()
+    evidence_files = {p.name for p in (out / "data").iterdir()}
+    assert {
+        "deep-dive_ipl_rosacea.evidence.csv",
+        "deep-dive_ipl_rosacea.evidence.parquet",
+    } <= evidence_files
+
+
+def test_evidence_in_the_page_is_capped_with_the_rest_beside_it(codebook):
+    claims = extract(load_corpus(config.CORPUS)[0], codebook)
+    page = evidence_datatable(evidence(claims), limit=5, full="data/pair.evidence.csv")
+    assert f"First 5 of {len(evidence(claims))} claims" in page
+    assert 'href="data/pair.evidence.csv"' in page
+
+
+def test_dask_engine_gives_the_local_engine_s_claims(codebook, tmp_path):
+    pytest.importorskip("distributed")
+    from analysis.engine import extract_dask
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(config.CORPUS, corpus)
+    shutil.copy(sorted(corpus.iterdir())[0], corpus / "zz_copy.txt")  # a duplicate
+    local, documents, problems = extract_corpus(corpus, codebook)
+    written, dask_problems, n_docs = extract_dask(
+        corpus, codebook, tmp_path / "claims", partitions=3
+    )
+    parts = sorted((tmp_path / "claims").glob("part-*.parquet"))
+    assert len(parts) == 3 and written == len(local) and n_docs == len(documents)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "claims"), local, check_dtype=False)
+    assert list(dask_problems["doc"]) == list(problems["doc"]) == ["zz_copy.txt"]
+    counts = query("select count(*) as n from claims", claims=tmp_path / "claims")
+    assert counts["n"].iloc[0] == len(local)
