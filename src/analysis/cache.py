@@ -30,6 +30,7 @@ from analysis.corpus import DOCUMENT_COLUMNS, PROBLEM_COLUMNS, iter_documents
 from analysis.extract import CLAIM_COLUMNS, extract_document
 from analysis.tables import write_text
 
+CHUNK_ROWS = 20_000
 CODING_MODULES = ("codebook.py", "extract.py", "prefilter.py", "segment.py")
 
 
@@ -53,12 +54,17 @@ def extract_corpus(
     folder = Path(cache) / cache_key(codebook) if cache else None
     problems: list[dict[str, str]] = []
     documents: list[dict[str, str]] = []
+    chunks: list[pd.DataFrame] = []
     rows: list[dict] = []
     for document in iter_documents(root, problems, files):
         documents.append({k: document[k] for k in DOCUMENT_COLUMNS if k != "text"})
         rows.extend(_claims_of(document, codebook, folder))
+        if len(rows) >= CHUNK_ROWS:  # Python rows cost 3x a table's: keep few of them
+            chunks.append(pd.DataFrame(rows, columns=CLAIM_COLUMNS))
+            rows = []
+    chunks.append(pd.DataFrame(rows, columns=CLAIM_COLUMNS))
     return (
-        pd.DataFrame(rows, columns=CLAIM_COLUMNS),
+        pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0],
         pd.DataFrame(documents, columns=[c for c in DOCUMENT_COLUMNS if c != "text"]),
         pd.DataFrame(problems, columns=PROBLEM_COLUMNS),
     )

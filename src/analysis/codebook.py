@@ -29,6 +29,8 @@ import yaml
 from analysis.prefilter import Prefilter
 
 FLAGS = re.IGNORECASE
+# Certainty values (GUIDELINES.md "Certainty"), from weakest to strongest change.
+CERTAINTIES = ("asserted", "hedged", "negated")
 MACRO = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # Lines a pattern must get through quickly: long runs of words, commas,
 # letters and hyphens, where a pathological pattern backtracks for ever.
@@ -314,7 +316,7 @@ def load_codebook(path: str | Path, check_patterns: bool = True) -> Codebook:
             raise CodebookError(f"{p}: prefer[{i}]: expected [specific, general] category ids")
         prefer.append((pair[0], pair[1]))
     for type_id, certainty in fixed.items():
-        if certainty not in ("asserted", "hedged", "negated"):
+        if certainty not in CERTAINTIES:
             raise CodebookError(f"{p}: types.{type_id}.certainty: asserted, hedged or negated")
 
     cert = _require(raw, "certainty", p)

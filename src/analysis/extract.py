@@ -7,7 +7,8 @@ GUIDELINES.md asks:
 1. *Not claims* are passed over: headings, questions, boilerplate, reference
    lists, and sentences about something other than a procedure (a condition
    being described, a substance as the subject).
-2. *Cues*: each category's patterns are matched on the sentence; a match
+2. *Cues*: each category's patterns are matched on the sentence (only those
+   whose literal heads occur in it, see :mod:`analysis.prefilter`); a match
    inside a procedure name is not a cue ("collagen induction therapy"). A cue
    inside another type's longer cue, a general category overlapping a more
    specific one, and a weak cue beside the effect it evaluates give way.
@@ -47,7 +48,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.codebook import Category, Codebook, Trigger
+from analysis.codebook import CERTAINTIES, Category, Codebook, Trigger
 from analysis.segment import CLAIM_KINDS, segment_document
 
 CLAIM_COLUMNS = [
@@ -392,8 +393,7 @@ def code_sentence(
             claim.hits += hits
             claim.conditions = unique(claim.conditions + chosen)
             claim.why += why
-            rank = ("asserted", "hedged", "negated")
-            claim.certainty = max(claim.certainty, certainty, key=rank.index)
+            claim.certainty = max(claim.certainty, certainty, key=CERTAINTIES.index)
     named = unique([p.id for p in procedures if not p.flag])
     for claim in claims.values():
         claim.procedures = named

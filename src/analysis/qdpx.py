@@ -26,14 +26,13 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from analysis.codebook import Codebook
+from analysis.codebook import CERTAINTIES, Codebook
 from analysis.tables import atomic_write
+from analysis.validate import CODING_COLUMNS
 
 NS = "urn:QDA-XML:project:1.0"
 NAMESPACE = uuid.UUID("6f1c6c1e-3d2a-4f55-9a53-5c1a1f0c2b7e")  # claimscope's GUID space
 GROUPS = ("certainty", "procedure", "condition")
-CERTAINTIES = ("asserted", "hedged", "negated")
-GOLD_COLUMNS = ["doc", "sentence", "type", "category", "certainty", "procedures", "conditions"]
 
 
 class QdpxError(ValueError):
@@ -219,7 +218,7 @@ def import_qdpx(path: str | Path, codebook: Codebook) -> tuple[pd.DataFrame, lis
                         "conditions": sorted(set(found["condition"])),
                     }
                 )
-    return pd.DataFrame(rows, columns=GOLD_COLUMNS), sorted(set(unmapped))
+    return pd.DataFrame(rows, columns=CODING_COLUMNS), sorted(set(unmapped))
 
 
 def _source_text(archive: zipfile.ZipFile, source: ET.Element, path: Path) -> str:

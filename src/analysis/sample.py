@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.codebook import Codebook
+from analysis.codebook import CERTAINTIES, Codebook
 from analysis.segment import CLAIM_KINDS
+from analysis.validate import CODING_COLUMNS
 
 CODER_COLUMNS = ["type", "category", "certainty", "procedures", "conditions", "note"]
 SHEET_COLUMNS = ["sample_id", "doc", "start", "end", "sentence", *CODER_COLUMNS]
-CERTAINTIES = ("asserted", "hedged", "negated")
 
 
 class SheetError(ValueError):
@@ -161,5 +161,5 @@ def read_coded_sheet(
         )
     return pd.DataFrame(
         rows,
-        columns=["doc", "sentence", "type", "category", "certainty", "procedures", "conditions"],
+        columns=CODING_COLUMNS,
     )
