@@ -132,7 +132,8 @@ def cmd_check_codebook(args: argparse.Namespace) -> int:
 
 
 def _extract(corpus: str, codebook_path: str):
-    """(documents, claims, codebook) of a corpus folder, problems printed."""
+    """(documents with their texts, claims, codebook) of a corpus folder,
+    problems printed: for the commands that need the texts."""
     from analysis.codebook import load_codebook
     from analysis.corpus import load_corpus
     from analysis.extract import extract
@@ -194,7 +195,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 2
     gold = read_coding(golds[0])
     if args.corpus:
-        pred = to_coding(_extract(args.corpus, args.codebook)[1], args.corpus)
+        from analysis.cache import extract_corpus
+        from analysis.codebook import load_codebook
+
+        claims, _, problems = extract_corpus(args.corpus, load_codebook(args.codebook))
+        _print_problems(problems)
+        pred = to_coding(claims, args.corpus)
     else:
         pred = read_coding(args.pred or golds[1])
     units = read_table(args.sample) if args.sample else None

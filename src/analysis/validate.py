@@ -95,13 +95,7 @@ def ids(value: object) -> tuple[str, ...]:
 def read_coding(path: str | Path) -> pd.DataFrame:
     """The codings table of a gold file (JSON Lines, list columns) or a
     claims table (one row per attribution), by suffix."""
-    path = Path(path)
-    if path.suffix.lower() == ".jsonl" and path.is_file():
-        rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-        table = pd.DataFrame(rows)
-    else:
-        table = read_table(path)
-    return to_coding(table, str(path))
+    return to_coding(read_table(path), str(path))
 
 
 def to_coding(table: pd.DataFrame, source: str = "coding") -> pd.DataFrame:
@@ -181,18 +175,21 @@ def _keyed(coding: pd.DataFrame) -> dict[tuple, dict]:
     return out
 
 
-def _aligned(gold: dict[tuple, dict], pred: dict[tuple, dict]) -> dict[tuple, dict]:
-    """``pred`` restricted to gold's documents, its sentences put onto gold's."""
-    gold_docs = {k[0] for k in gold}
-    pred = {k: v for k, v in pred.items() if k[0] in gold_docs}
-    gold_sents, pred_sents = defaultdict(set), defaultdict(set)
-    for d, s, *_ in gold:
-        gold_sents[d].add(s)
+def _aligned(
+    sentences: dict[str, set[str]], pred: dict[tuple, dict], drop_unaligned: bool = False
+) -> dict[tuple, dict]:
+    """``pred`` restricted to the documents of ``sentences`` (doc -> normalised
+    sentences), its sentences put onto those; one that fits none keeps its
+    own text, or is dropped with ``drop_unaligned``."""
+    pred = {k: v for k, v in pred.items() if k[0] in sentences}
+    pred_sents = defaultdict(set)
     for d, s, *_ in pred:
         pred_sents[d].add(s)
-    maps = {d: align(gold_sents[d], pred_sents[d]) for d in pred_sents}
+    maps = {d: align(sentences[d], pred_sents[d]) for d in pred_sents}
     out: dict[tuple, dict] = {}
     for (d, s, t, c), v in pred.items():
+        if drop_unaligned and s not in maps[d]:
+            continue
         key = (d, maps[d].get(s, s), t, c)
         if key in out:
             out[key]["procedures"] |= v["procedures"]
@@ -249,22 +246,15 @@ def agreement(
     """Agreement of ``pred`` with ``gold`` (codings tables, see the module
     docstring); ``units`` (``doc, sentence``) restricts both to a sample."""
     g, p = _keyed(gold), _keyed(pred)
-    if units is not None:
-        sample = {
-            (Path(str(d)).name, norm(s))
-            for d, s in zip(units["doc"], units["sentence"], strict=True)
-        }
-        by_doc = defaultdict(set)
-        for d, s in sample:
-            by_doc[d].add(s)
-        kept = {}
-        for k, v in p.items():
-            s = align(by_doc[k[0]], {k[1]}).get(k[1])
-            if s is not None:
-                kept[(k[0], s, *k[2:])] = v
-        p, gold_docs = kept, {d for d, _ in sample}
-        g = {k: v for k, v in g.items() if k[0] in gold_docs}
-    p = _aligned(g, p) if units is None else p
+    sentences: dict[str, set[str]] = defaultdict(set)
+    if units is None:  # as score.py: onto the gold sentences of the gold documents
+        for d, s, *_ in g:
+            sentences[d].add(s)
+    else:  # onto the sample's sentences; nothing outside the sample counts
+        for d, s in zip(units["doc"], units["sentence"], strict=True):
+            sentences[Path(str(d)).name].add(norm(s))
+        g = {k: v for k, v in g.items() if k[0] in sentences}
+    p = _aligned(sentences, p, drop_unaligned=units is not None)
     rows = []
 
     def add(measure: str, level: str, value: float) -> None:
@@ -296,7 +286,7 @@ def agreement(
     add("claims", "pred", len(p))
 
     if units is not None:
-        unit_keys = sorted(sample)
+        unit_keys = sorted((d, s) for d, doc_sentences in sentences.items() for s in doc_sentences)
     else:
         unit_keys = sorted({k[:2] for k in g} | {k[:2] for k in p})
     reliability = pd.DataFrame(
