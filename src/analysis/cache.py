@@ -9,7 +9,8 @@ memory grows with the claims, not with the corpus.
 
 With a cache folder, each document's claim rows are kept as JSON under
 ``CACHE/<key>/<sha256>.json``: the document's content hash, and a key that
-changes with the codebook's content hash and with the extractor itself (the
+changes with the codebook's and the learned coder's content hashes and with
+the extractor itself (the
 package version and the source of the modules that code a sentence). A
 re-run extracts only the documents whose text, or whose coding rules,
 changed. Entries are written atomically; delete the folder (or pass
@@ -31,12 +32,21 @@ from analysis.extract import CLAIM_COLUMNS, extract_document
 from analysis.tables import write_text
 
 CHUNK_ROWS = 20_000
-CODING_MODULES = ("codebook.py", "extract.py", "prefilter.py", "segment.py")
+CODING_MODULES = (
+    "codebook.py",
+    "extract.py",
+    "features.py",
+    "model.py",
+    "prefilter.py",
+    "segment.py",
+)
 
 
 def cache_key(codebook: Codebook) -> str:
-    """What a cached coding depends on besides the text: codebook and extractor."""
-    h = hashlib.sha256(f"{codebook.sha256}\n{analysis.__version__}\n".encode())
+    """What a cached coding depends on besides the text: codebook, learned
+    coder and extractor."""
+    model = codebook.model.sha256 if codebook.model else "rules"
+    h = hashlib.sha256(f"{codebook.sha256}\n{model}\n{analysis.__version__}\n".encode())
     here = Path(__file__).parent
     for name in CODING_MODULES:
         h.update((here / name).read_bytes())

@@ -9,6 +9,7 @@
     analysis validate --gold GOLD.jsonl (--pred CLAIMS | --corpus DIR | --gold OTHER.jsonl)
     analysis export-qdpx CORPUS --out project.qdpx
     analysis import-qdpx project.qdpx --out gold.jsonl
+    analysis train GOLD.jsonl... --corpus DIR... [--sites SOURCES.tsv] --out MODEL
 
 Every error names the file or entry and what to do; the exit code is 0 on
 success, 1 when a report failed, 2 on bad input.
@@ -31,6 +32,19 @@ def _codebook_option(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="codebook YAML with synonyms, cues and rules (default: %(default)s)",
     )
+    parser.add_argument(
+        "--model",
+        default=str(config.MODEL),
+        metavar="PATH",
+        help="learned coder made by `analysis train` (default: the shipped one); "
+        "'none' codes with the codebook's rules alone",
+    )
+
+
+def _load_codebook(args: argparse.Namespace, check_patterns: bool = True):
+    from analysis.codebook import load_codebook
+
+    return load_codebook(args.codebook, check_patterns, model=args.model)
 
 
 def _print_problems(problems) -> None:
@@ -42,10 +56,9 @@ def _print_problems(problems) -> None:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from analysis.cache import extract_corpus
-    from analysis.codebook import load_codebook
     from analysis.tables import write_table
 
-    codebook = load_codebook(args.codebook)
+    codebook = _load_codebook(args)
     if args.engine == "dask":
         from analysis.engine import extract_dask
 
@@ -62,9 +75,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
     write_table(claims, args.out)
     print(
         f"{len(documents)} documents, {len(claims)} claim rows "
-        f"(codebook {codebook.version}) -> {args.out}"
+        f"(codebook {codebook.version}, {_coder(codebook)}) -> {args.out}"
     )
     return 0
+
+
+def _coder(codebook) -> str:
+    model = codebook.model
+    return f"model {model.version}" if model else "rules alone"
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -73,7 +91,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     run = build_reports(
         corpus=args.corpus,
         out=args.out,
-        codebook=args.codebook,
+        codebook=_load_codebook(args),
         notebooks=args.notebooks,
         images=args.images,
         jobs=args.jobs,
@@ -91,11 +109,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from analysis.codebook import load_codebook
     from analysis.corpus import load_corpus
     from analysis.explain import explain_documents
 
-    codebook = load_codebook(args.codebook)
+    codebook = _load_codebook(args)
     source = Path(args.corpus)
     if source.is_file():
         import pandas as pd
@@ -131,14 +148,13 @@ def cmd_check_codebook(args: argparse.Namespace) -> int:
     return 0
 
 
-def _extract(corpus: str, codebook_path: str):
+def _extract(corpus: str, args: argparse.Namespace):
     """(documents with their texts, claims, codebook) of a corpus folder,
     problems printed: for the commands that need the texts."""
-    from analysis.codebook import load_codebook
     from analysis.corpus import load_corpus
     from analysis.extract import extract
 
-    codebook = load_codebook(codebook_path)
+    codebook = _load_codebook(args)
     documents, problems = load_corpus(corpus)
     _print_problems(problems)
     return documents, extract(documents, codebook), codebook
@@ -159,7 +175,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from analysis.tables import read_table, write_table
 
     if args.import_sheet:
-        codebook = load_codebook(args.codebook)
+        codebook = load_codebook(args.codebook, model=None)
         gold = read_coded_sheet(read_table(args.import_sheet), codebook, args.import_sheet)
         _write_gold(gold, args.out)
         print(f"{len(gold)} coded claims -> {args.out}")
@@ -167,7 +183,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if not args.corpus:
         print("error: give a CORPUS to sample from, or --import SHEET", file=sys.stderr)
         return 2
-    documents, claims, codebook = _extract(args.corpus, args.codebook)
+    documents, claims, codebook = _extract(args.corpus, args)
     sheet = draw_sample(segment(documents, codebook), claims, args.n, args.seed)
     write_table(sheet, args.out)
     codes = Path(args.out).with_suffix(".codes.csv")
@@ -196,9 +212,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     gold = read_coding(golds[0])
     if args.corpus:
         from analysis.cache import extract_corpus
-        from analysis.codebook import load_codebook
 
-        claims, _, problems = extract_corpus(args.corpus, load_codebook(args.codebook))
+        claims, _, problems = extract_corpus(args.corpus, _load_codebook(args))
         _print_problems(problems)
         pred = to_coding(claims, args.corpus)
     else:
@@ -222,10 +237,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from analysis.codebook import load_codebook
+    from analysis.train import format_cv, read_sites, read_training, train
+
+    codebook = load_codebook(args.codebook, model=None)
+    sites = read_sites(args.sites) if args.sites else None
+    training = read_training(args.gold, args.corpus, codebook, sites)
+    labelled = int((training.table["labels"].str.len() > 0).sum())
+    print(
+        f"{training.table['doc'].nunique()} coded articles from "
+        f"{training.table['group'].nunique()} sites, {len(training.table)} sentences "
+        f"({labelled} with claims)"
+    )
+    model, cv = train(training, codebook, args.out)
+    print(format_cv(cv))
+    print(f"model {model.version} (sha256 {model.sha256[:12]}) -> {model.path}.joblib, .json")
+    return 0
+
+
 def cmd_export_qdpx(args: argparse.Namespace) -> int:
     from analysis.qdpx import export_qdpx
 
-    documents, claims, codebook = _extract(args.corpus, args.codebook)
+    documents, claims, codebook = _extract(args.corpus, args)
     path = export_qdpx(documents, claims, codebook, args.out, name=Path(args.corpus).name)
     print(f"{len(documents)} sources, {len(claims)} claim rows -> {path}")
     return 0
@@ -235,7 +269,7 @@ def cmd_import_qdpx(args: argparse.Namespace) -> int:
     from analysis.codebook import load_codebook
     from analysis.qdpx import import_qdpx
 
-    gold, unmapped = import_qdpx(args.project, load_codebook(args.codebook))
+    gold, unmapped = import_qdpx(args.project, load_codebook(args.codebook, model=None))
     _write_gold(gold, args.out)
     print(f"{len(gold)} coded claims -> {args.out}")
     if unmapped:
@@ -396,6 +430,41 @@ def build_parser() -> argparse.ArgumentParser:
     _codebook_option(p)
     p.set_defaults(func=cmd_validate)
 
+    p = sub.add_parser(
+        "train",
+        help="train the learned coder on coded articles; print its cross-validated figures",
+    )
+    p.add_argument(
+        "gold", nargs="+", metavar="GOLD", help="gold files (.jsonl) coding the --corpus folders"
+    )
+    p.add_argument(
+        "--corpus",
+        nargs="+",
+        required=True,
+        metavar="DIR",
+        help="the corpus folder each gold file codes, in the same order",
+    )
+    p.add_argument(
+        "--sites",
+        action="append",
+        metavar="TSV",
+        help="a table with file and url columns: articles of one site are left out together "
+        "in cross-validation (default: one group per corpus folder)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="where to write the model (PATH.joblib and PATH.json); pass it as --model",
+    )
+    p.add_argument(
+        "--codebook",
+        default=str(config.CODEBOOK),
+        metavar="PATH",
+        help="codebook YAML (default: %(default)s)",
+    )
+    p.set_defaults(func=cmd_train)
+
     p = sub.add_parser("export-qdpx", help="write the coding as a REFI-QDA project (.qdpx)")
     p.add_argument("corpus", metavar="CORPUS", help="corpus folder")
     p.add_argument("--out", required=True, metavar="FILE", help="the .qdpx file to write")
@@ -413,8 +482,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from analysis.codebook import CodebookError
     from analysis.corpus import CorpusError
+    from analysis.model import ModelError
     from analysis.qdpx import QdpxError
     from analysis.sample import SheetError
+    from analysis.train import TrainingError
 
     args = build_parser().parse_args(argv)
     try:
@@ -425,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
         TableFormatError,
         QdpxError,
         SheetError,
+        ModelError,
+        TrainingError,
         FileNotFoundError,
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)

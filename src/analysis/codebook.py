@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from analysis import config
 from analysis.prefilter import Prefilter
 
 FLAGS = re.IGNORECASE
@@ -140,6 +141,9 @@ class Codebook:
     topic_min_mentions: dict[str, int]
     prefilter: Prefilter = field(repr=False, compare=False)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    # The learned coder that decides which categories a sentence claims, with
+    # this codebook as its vocabulary (analysis.model); None: the rules alone.
+    model: Any = field(repr=False, compare=False, default=None)
 
     def category(self, category_id: str) -> Category:
         for category in self.categories:
@@ -234,8 +238,12 @@ def _require(raw: dict[str, Any], key: str, path: str, where: str = "") -> Any:
     return raw[key]
 
 
-def load_codebook(path: str | Path, check_patterns: bool = True) -> Codebook:
-    """Read and check the codebook at ``path``; raise CodebookError naming the entry."""
+def load_codebook(
+    path: str | Path, check_patterns: bool = True, model: str | Path | None = config.MODEL
+) -> Codebook:
+    """Read and check the codebook at ``path``; raise CodebookError naming the
+    entry. ``model`` is the learned coder to code with (default: the shipped
+    one; None or "none": the codebook's rules alone)."""
     path = Path(path)
     if not path.is_file():
         raise CodebookError(f"{path}: no such codebook file (pass --codebook PATH)")
@@ -363,7 +371,24 @@ def load_codebook(path: str | Path, check_patterns: bool = True) -> Codebook:
         },
         prefilter=Prefilter({cue.name: cue.pattern for c in categories for cue in c.cues}),
         raw=raw,
+        model=_model(model, {f"{c.type}/{c.id}" for c in categories}, p),
     )
+
+
+def _model(path: str | Path | None, labels: set[str], codebook_path: str) -> Any:
+    """The model at ``path``, checked against the codebook's categories."""
+    if path is None or str(path).lower() == "none":
+        return None
+    from analysis.model import ModelError, load_model
+
+    model = load_model(path)
+    unknown = set(model.labels) - labels
+    if unknown:
+        raise ModelError(
+            f"{model.path}: decides categories {sorted(unknown)} that {codebook_path} does not "
+            "define: train the model again with this codebook, or pass --model none"
+        )
+    return model
 
 
 def check_backtracking(

@@ -12,6 +12,9 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data"
 CORPUS = DATA / "corpus"
 CODEBOOK = DATA / "codebook.yml"
+# The shipped learned coder (analysis.model), inside the package; rebuilt by
+# `make model` from the coded articles in ../shared/annotation.
+MODEL = Path(__file__).resolve().parent / "models" / "coder"
 NOTEBOOKS = REPO / "notebooks"
 REPORTS = REPO / "reports"
 

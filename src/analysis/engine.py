@@ -25,12 +25,13 @@ from analysis.corpus import PROBLEM_COLUMNS, corpus_files
 
 
 def _extract_partition(
-    root: str, files: list[str], codebook_path: str
+    root: str, files: list[str], codebook_path: str, model_path: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Runs on a worker: (claims, documents, problems) of some files."""
     from analysis.cache import extract_corpus
 
-    codebook = load_codebook(codebook_path, check_patterns=False)  # checked by the client
+    # checked by the client; the worker codes with the client's model
+    codebook = load_codebook(codebook_path, check_patterns=False, model=model_path)
     return extract_corpus(root, codebook, files=[Path(f) for f in files])
 
 
@@ -66,7 +67,10 @@ def extract_dask(
         with Client(scheduler or cluster) as client:
             n = partitions or max(1, 4 * len(client.scheduler_info()["workers"]))
             chunks = _contiguous(files, n)
-            parts = [delayed(_extract_partition)(str(root), c, codebook.path) for c in chunks]
+            model = codebook.model.path if codebook.model else "none"
+            parts = [
+                delayed(_extract_partition)(str(root), c, codebook.path, model) for c in chunks
+            ]
             results = client.compute(parts, sync=True)
             drop, problems, n_docs = _duplicates(results)
             writes = [

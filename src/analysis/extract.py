@@ -12,6 +12,11 @@ GUIDELINES.md asks:
    inside a procedure name is not a cue ("collagen induction therapy"). A cue
    inside another type's longer cue, a general category overlapping a more
    specific one, and a weak cue beside the effect it evaluates give way.
+2b. *The learned coder* (:mod:`analysis.model`), when the codebook has one,
+   reads each sentence's words, its context in the page and the cues above
+   as features, and adds the claims made in words no cue names (bare list
+   items under a lead-in, table cells, new phrasings); the cues' own claims
+   stand.
 3. *Certainty* comes from the triggers whose scope reaches the cue inside
    its clause: a hedge before it ("may help strengthen"), a negation a few
    words before it ("does not improve"); a cue before the hedge stays
@@ -31,11 +36,17 @@ type, category    claim type and category ids of the codebook
 certainty         asserted, hedged or negated
 procedure         canonical procedure id
 condition         canonical condition id, "" for a general claim
-cue               the text that fired (several cues joined by " | ")
-cue_start/end     offsets of the first cue in the document text
-rule              how type, certainty and attribution were decided
+cue               the text that fired (several cues joined by " | "); "" for
+                  a category the learned coder found with no cue of its own
+cue_start/end     offsets of the first cue in the document text (the
+                  sentence body, after any list label, when there is no cue)
+rule              how type, certainty and attribution were decided: the cue,
+                  or for a learned decision its probability and the terms
+                  that weighed most
 codebook_version  version of the codebook that produced the row
 codebook_sha256   content hash of that codebook
+model_version     version of the learned coder ("rules" when there is none)
+model_sha256      content hash of that model ("" when there is none)
 ================  ==========================================================
 """
 
@@ -46,9 +57,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from analysis.codebook import CERTAINTIES, Category, Codebook, Trigger
+from analysis.features import CODED_KINDS, FEATURE_COLUMNS, cue_features, masked
 from analysis.segment import CLAIM_KINDS, segment_document
 
 CLAIM_COLUMNS = [
@@ -67,6 +80,8 @@ CLAIM_COLUMNS = [
     "rule",
     "codebook_version",
     "codebook_sha256",
+    "model_version",
+    "model_sha256",
 ]
 WORD = re.compile(r"\w+")
 LEADING_ARTICLE = re.compile(r"^(?:the|a|an|your|their|this|these)\s+", re.IGNORECASE)
@@ -345,11 +360,15 @@ def code_sentence(
     procedures: list[Mention],
     conditions: list[Mention],
     codebook: Codebook,
+    hits: list[Hit] | None = None,
 ) -> list[Claim]:
-    """Claims of one sentence body, before context attribution."""
+    """Claims of one sentence body by the rules, before context attribution
+    (``hits``: the sentence's cue hits, when already found)."""
     cuts = clause_cuts(body, codebook)
     by_category: dict[str, list[Hit]] = {}
-    for hit in find_hits(body, procedures, codebook):
+    if hits is None:
+        hits = find_hits(body, procedures, codebook)
+    for hit in hits:
         if hit.category.type == "benefit" and irrealis(hit, body, cuts, codebook):
             continue
         by_category.setdefault(hit.category.id, []).append(hit)
@@ -402,46 +421,191 @@ def code_sentence(
     return list(claims.values())
 
 
-def code_document(doc: str, text: str, codebook: Codebook) -> list[tuple[dict, str, list[Claim]]]:
-    """Every sentence of a document with why it carries no claim ("" when it
-    may) and its claims, attributed. :func:`extract_document` and
-    :mod:`analysis.explain` both read this."""
+@dataclass
+class Page:
+    """One document as the rules read it, sentence by sentence."""
+
+    sentences: list[dict]
+    found: list[tuple[str, list[Mention], list[Mention]]]  # body, procedures, conditions
+    hits: list[list[Hit]]  # cue hits ([] where no claim can stand)
+    reasons: list[str]  # why a sentence carries no claim by the rules ("" when it may)
+    claims: list[list[Claim]]  # the rules' claims, before attribution
+    topics: dict[str, str]
+
+
+def read_page(doc: str, text: str, codebook: Codebook) -> Page:
+    """Segment a document, find its mentions and cues, code it by the rules."""
     sentences = segment_document(doc, text, codebook)
-    found = []
+    found, hits, reasons, claims = [], [], [], []
     proc_counts: Counter[str] = Counter()
     cond_counts: Counter[str] = Counter()
     for s in sentences:
         body = text[s["body_start"] : s["end"]]
         procs, conds = find_procedures(body, codebook), find_conditions(body, codebook)
         found.append((body, procs, conds))
-        if s["kind"] in ("reference", "boilerplate"):
+        if s["kind"] not in ("reference", "boilerplate"):
+            proc_counts.update(p.id for p in procs if not p.flag)
+            cond_counts.update(c.id for c in conds)
+        sentence_hits = find_hits(body, procs, codebook) if s["kind"] in CODED_KINDS else []
+        hits.append(sentence_hits)
+        if s["kind"] not in CLAIM_KINDS:
+            reasons.append(s["kind"])
+            claims.append([])
             continue
-        proc_counts.update(p.id for p in procs if not p.flag)
-        cond_counts.update(c.id for c in conds)
+        reason = not_a_claim(body, procs, conds, codebook)
+        reasons.append(reason)
+        claims.append(
+            [] if reason else code_sentence(body, procs, conds, codebook, list(sentence_hits))
+        )
     topics = {
         "procedures": topic(proc_counts, "procedures", codebook),
         "conditions": topic(cond_counts, "conditions", codebook),
     }
+    return Page(sentences, found, hits, reasons, claims, topics)
+
+
+def context_of(page: Page, i: int) -> int:
+    """The sentence that sentence ``i`` continues: its list lead-in, else the
+    heading or the line ending in ":" right above it; -1 when none."""
+    s = page.sentences[i]
+    if s["lead_in"] >= 0:
+        return s["lead_in"]
+    if i and page.sentences[i - 1]["line"] != s["line"]:
+        previous = page.sentences[i - 1]
+        if previous["kind"] == "heading" or previous["sentence"].rstrip().endswith(":"):
+            return i - 1
+    return -1
+
+
+def page_features(page: Page, codebook: Codebook) -> pd.DataFrame:
+    """The features table (:mod:`analysis.features`) of the sentences the
+    learned coder decides on, indexed by sentence position."""
+    rows, index = [], []
+    for i, s in enumerate(page.sentences):
+        if s["kind"] not in CODED_KINDS:
+            continue
+        body, procs, conds = page.found[i]
+        triggers = Triggers.find(body, codebook)
+        c = context_of(page, i)
+        cues = cue_features(
+            kind=s["kind"],
+            body=body,
+            n_procedures=len(procs),
+            n_conditions=len(conds),
+            hit_categories={label_of(h.category) for h in page.hits[i]},
+            coded_categories={label_of(x.category) for x in page.claims[i]},
+            context_categories={label_of(h.category) for h in page.hits[c]} if c >= 0 else set(),
+            hedged=bool(triggers.hedges),
+            negated=bool(triggers.negations),
+            previous_kind=page.sentences[i - 1]["kind"] if i else "",
+        )
+        if page.reasons[i] and page.reasons[i] != s["kind"]:
+            cues[f"rules_say={page.reasons[i]}"] = 1.0
+        rows.append(
+            {
+                "text": masked(body, procs, conds),
+                "context": page.sentences[c]["sentence"] if c >= 0 else "",
+                "cues": cues,
+            }
+        )
+        index.append(i)
+    return pd.DataFrame(rows, index=index, columns=FEATURE_COLUMNS)
+
+
+def label_of(category: Category) -> str:
+    return f"{category.type}/{category.id}"
+
+
+def learned_certainty(hits: list[Hit], body: str, category: Category, cb: Codebook) -> tuple:
+    """(certainty, why) of a claim the model made: the certainty of the
+    sentence's cues of the same type where there are some, else a hedge
+    anywhere in the sentence."""
+    fixed = cb.fixed_certainty.get(category.type)
+    if fixed:
+        return fixed, f"{category.type} claims are {fixed}"
+    same = [h for h in hits if h.category.type == category.type]
+    if same:
+        cuts = clause_cuts(body, cb)
+        triggers = Triggers.find(body, cb)
+        own = [(h.start, h.end) for h in same]
+        certainty, why = max(
+            (certainty_of(h, body, cuts, own, triggers, cb) for h in same),
+            key=lambda cw: CERTAINTIES.index(cw[0]),
+        )
+        return certainty, why
+    for _, m in Triggers.find(body, cb).hedges:
+        return "hedged", f"hedged by {m.group()!r} in the sentence"
+    return "asserted", "no hedge in the sentence"
+
+
+def apply_model(page: Page, codebook: Codebook) -> None:
+    """Add the claims the learned coder finds and the cues missed. A cue's
+    claim stands (the codebook is the coder's explainable backbone) and is
+    marked with the model's probability; a category the model finds with no
+    claim of the rules becomes a claim explained by the terms that weighed
+    most. On sites left out of training, keeping every cue's claim scores
+    as well as letting the model overrule them, and explains more."""
+    from analysis.model import decide, top_terms
+
+    model = codebook.model
+    features = page_features(page, codebook)
+    if features.empty:
+        return
+    prob, x = decide(model, features)
+    decided = prob >= model.threshold
+    column = {label: j for j, label in enumerate(model.labels)}
+    for row, i in enumerate(features.index):
+        body, procs, conds = page.found[i]
+        claims = page.claims[i]
+        ruled = {label_of(c.category) for c in claims}
+        for claim in claims:
+            j = column.get(label_of(claim.category))
+            if j is not None:
+                claim.why.append(f"model p={prob[row, j]:.2f}")
+        for j in np.flatnonzero(decided[row]):
+            label = model.labels[j]
+            if label in ruled:
+                continue
+            category = codebook.category(label.split("/", 1)[1])
+            certainty, why = learned_certainty(page.hits[i], body, category, codebook)
+            terms = ", ".join(repr(t) for t in top_terms(model, x, row, label))
+            terms = terms or "its features together"
+            claims.append(
+                Claim(
+                    category,
+                    [h for h in page.hits[i] if h.category.id == category.id],
+                    certainty,
+                    unique([p.id for p in procs if not p.flag]),
+                    unique([c.id for c in conds]),
+                    [f"{category.id} learned (model p={prob[row, j]:.2f}), weighed by {terms}", why]
+                    + (["condition named in the sentence"] if conds else [])
+                    + (["procedure named in the sentence"] if procs else []),
+                )
+            )
+
+
+def code_document(doc: str, text: str, codebook: Codebook) -> list[tuple[dict, str, list[Claim]]]:
+    """Every sentence of a document with why it carries no claim ("" when it
+    may) and its claims, attributed. The rules read the page; the codebook's
+    learned coder, when it has one, decides the categories. Every command
+    codes through here: :func:`extract_document` and :mod:`analysis.explain`
+    both read this."""
+    page = read_page(doc, text, codebook)
+    if codebook.model is not None:
+        apply_model(page, codebook)
 
     def context(sid: int, attr: str) -> list[str]:
         if sid < 0:
             return []
-        _, procs, conds = found[sid]
+        _, procs, conds = page.found[sid]
         if attr == "procedures":
             return unique([p.id for p in procs if not p.flag])
         return unique([c.id for c in conds])
 
     coded = []
-    for s, (body, procs, conds) in zip(sentences, found, strict=True):
-        if s["kind"] not in CLAIM_KINDS:
-            coded.append((s, s["kind"], []))
-            continue
-        reason = not_a_claim(body, procs, conds, codebook)
-        if reason:
-            coded.append((s, reason, []))
-            continue
+    for i, s in enumerate(page.sentences):
         claims = []
-        for claim in code_sentence(body, procs, conds, codebook):
+        for claim in page.claims[i]:
             for attr in ("procedures", "conditions"):
                 if getattr(claim, attr):
                     continue
@@ -455,22 +619,28 @@ def code_document(doc: str, text: str, codebook: Codebook) -> list[tuple[dict, s
                         claim.why.append(f"{attr[:-1]} from the {source}")
                         break
                 else:
-                    if topics[attr]:
-                        setattr(claim, attr, [topics[attr]])
+                    if page.topics[attr]:
+                        setattr(claim, attr, [page.topics[attr]])
                         claim.why.append(f"{attr[:-1]} from the document topic")
             if claim.procedures:  # a claim about no listed procedure is not coded
                 claims.append(claim)
-        coded.append((s, "" if claims else "no cue", claims))
+        reason = "" if claims else (page.reasons[i] or "no cue")
+        coded.append((s, reason, claims))
     return coded
 
 
 def extract_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
     """Claim rows of one document (see the module docstring)."""
+    model = codebook.model
+    model_version, model_sha256 = (model.version, model.sha256) if model else ("rules", "")
     rows = []
     for s, _, claims in code_document(doc, text, codebook):
         base = s["body_start"]
         for claim in claims:
-            first = min(claim.hits, key=lambda h: h.start)
+            # A learned claim with no cue of its own rests on its whole sentence.
+            first = min(claim.hits, key=lambda h: h.start, default=None)
+            cue_start = base + first.start if first else base
+            cue_end = base + first.end if first else s["end"]
             for procedure in claim.procedures:
                 for condition in claim.conditions or [""]:
                     rows.append(
@@ -485,11 +655,13 @@ def extract_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
                             "procedure": procedure,
                             "condition": condition,
                             "cue": " | ".join(unique([h.text for h in claim.hits])),
-                            "cue_start": base + first.start,
-                            "cue_end": base + first.end,
+                            "cue_start": cue_start,
+                            "cue_end": cue_end,
                             "rule": "; ".join(claim.why),
                             "codebook_version": codebook.version,
                             "codebook_sha256": codebook.sha256,
+                            "model_version": model_version,
+                            "model_sha256": model_sha256,
                         }
                     )
     return rows

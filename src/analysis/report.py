@@ -338,6 +338,8 @@ def build_reports(
         "codebook": cb.path,
         "codebook_version": cb.version,
         "codebook_sha256": cb.sha256,
+        "model_version": cb.model.version if cb.model else "rules",
+        "model_sha256": cb.model.sha256 if cb.model else "",
         "package_version": analysis.__version__,
         "parameters": json.dumps(
             {"kernel": kernel, "notebooks": str(notebooks), "images": images, "jobs": jobs}

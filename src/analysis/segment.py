@@ -23,6 +23,11 @@ line        the line the sentence stands on (a line is a paragraph)
 section     sid of the heading the sentence falls under, -1 before any
 lead_in     sid of the line ending in ":" that a list item continues, or -1
 ==========  ===============================================================
+
+A list item is a bulleted line, or a bare one: pages scraped without their
+markup keep a list as short lines with no end mark under a lead-in line
+("Side effects include:" then "Redness", "Swelling"). Such a line is an item
+of the list, not a heading, while the run of short lines lasts.
 """
 
 from __future__ import annotations
@@ -138,6 +143,8 @@ def segment_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
         bullet = bool(BULLET.match(line))
         if codebook.reference_headings.match(line):
             in_references = True
+        if heading and lead_in >= 0 and not in_references:
+            heading, bullet = False, True  # a bare list item under its lead-in
         if not bullet:
             lead_in = -1
         line_rows = []

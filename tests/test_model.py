@@ -1,0 +1,245 @@
+"""The learned coder: shipped, reproducible, explained, and measured on
+sites it never saw.
+
+The generalisation test trains on the coded articles in ../shared (the sample
+and the 37 dev articles from 18 sites) with whole sites left out, and holds
+the cross-validated figures above the floor this project reached, so a change
+that overfits, or that breaks what carries over to new sites, fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import config
+from analysis.cache import cache_key
+from analysis.cli import main
+from analysis.codebook import load_codebook
+from analysis.extract import extract, page_features, read_page
+from analysis.model import ModelError, load_model
+from analysis.train import cross_validate, read_sites, read_training, site_of, train
+from tests.conftest import SHARED, make_documents
+
+ANNOTATION = SHARED / "annotation"
+TRAINING_DATA = [
+    (ANNOTATION / "seeds.gold.jsonl", SHARED / "corpus" / "seeds"),
+    (ANNOTATION / "dev" / "gold.jsonl", ANNOTATION / "dev" / "corpus"),
+]
+needs_shared = pytest.mark.skipif(
+    not (ANNOTATION / "dev" / "gold.jsonl").is_file(),
+    reason="../shared/annotation is not beside this checkout",
+)
+# Reached by the shipped model's design (see the README); a change that
+# falls below fails.
+FOLD_MEAN_CATEGORY_F1 = 0.48
+POOLED_CATEGORY_F1 = 0.53
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_codebook(config.CODEBOOK, model=None)
+
+
+@pytest.fixture(scope="module")
+def training(rules):
+    golds, corpora = zip(*TRAINING_DATA, strict=True)
+    return read_training(
+        list(golds), list(corpora), rules, read_sites([ANNOTATION / "dev" / "SOURCES.tsv"])
+    )
+
+
+@needs_shared
+def test_cross_validation_leaves_whole_sites_out_and_holds_the_floor(training, rules):
+    cv = cross_validate(training, rules)
+    folds = cv.folds
+    # 18 dev sites and the sample: no site is ever split across train and test
+    assert len(folds) == 19
+    assert training.table.groupby("doc")["group"].nunique().max() == 1
+    pooled = cv.pooled.set_index(["measure", "level"])["value"]
+    print(
+        f"\ncross-validated category F1: fold mean {folds['category_f1'].mean():.3f}, "
+        f"pooled {pooled[('f1', 'category')]:.3f}"
+    )
+    assert folds["category_f1"].mean() >= FOLD_MEAN_CATEGORY_F1
+    assert pooled[("f1", "category")] >= POOLED_CATEGORY_F1
+    # the learned coder must beat the codebook's rules alone on unseen sites
+    dev = training.gold[~training.gold["doc"].str.match(r"^00\d_")]
+    rules_alone = pd.concat(
+        [extract(make_documents({d: training.texts[d]}), rules) for d in dev["doc"].unique()]
+    )
+    from analysis.validate import agreement, to_coding
+
+    baseline = agreement(dev, to_coding(rules_alone)).figure("f1", "category")
+    learned = agreement(dev, cv.predictions[cv.predictions["doc"].isin(dev["doc"])]).figure(
+        "f1", "category"
+    )
+    assert learned > baseline + 0.03, (learned, baseline)
+
+
+def test_site_of_groups_a_repository_or_a_host():
+    assert site_of("https://github.com/a/b/blob/x/page.md") == "github.com/a/b"
+    assert site_of("https://www.example.org/blog/x") == "www.example.org"
+
+
+def test_shipped_model_is_small_matches_its_manifest_and_the_codebook():
+    model = load_model(config.MODEL)
+    blob = config.MODEL.with_suffix(".joblib")
+    assert blob.stat().st_size < 5_000_000
+    manifest = json.loads(config.MODEL.with_suffix(".json").read_text())
+    assert model.sha256 == manifest["sha256"]
+    codebook = load_codebook(config.CODEBOOK)
+    assert set(model.labels) == {f"{c.type}/{c.id}" for c in codebook.categories}
+    assert manifest["cross_validation"]["grouped_by"].startswith("site")
+    assert 0 < model.threshold < 1
+
+
+def test_fast_probabilities_equal_the_pipelines(codebook):
+    text = "Dermaplaning is not suitable for:\nActive acne\nSunburn\nIt leaves skin smoother."
+    page = read_page("t.txt", text, codebook)
+    features = page_features(page, codebook)
+    from analysis.model import probabilities
+
+    fast = probabilities(codebook.model, features)
+    assert np.allclose(fast, codebook.model.pipeline.predict_proba(features), atol=1e-9)
+
+
+def test_claim_rows_and_cache_key_carry_the_model(codebook, rules):
+    claims = extract(make_documents({"t.txt": "Microneedling can cause redness."}), codebook)
+    assert set(claims["model_sha256"]) == {codebook.model.sha256}
+    assert set(claims["model_version"]) == {codebook.model.version}
+    ruled = extract(make_documents({"t.txt": "Microneedling can cause redness."}), rules)
+    assert set(ruled["model_version"]) == {"rules"}
+    assert cache_key(codebook) != cache_key(rules)
+
+
+def test_a_bare_list_item_under_a_lead_in_is_coded_and_explains_itself(tmp_path, capsys):
+    doc = tmp_path / "page.txt"
+    doc.write_text(
+        "IPL photofacial treatments\n"
+        "Some common side effects include:\n"
+        "Tiny scabs\n"
+        "Tightness\n"
+    )
+    assert main(["explain", str(doc)]) == 0
+    out = capsys.readouterr().out
+    # no cue names scabs: the model codes the item from its words and its lead-in
+    item = out.split("* Tiny scabs", 1)[1].split("*", 1)[0]
+    assert "risk/side_effects" in item and "procedures=ipl" in item
+    assert "side_effects learned (model p=" in item and "weighed by" in item
+
+
+def test_cue_claims_stand_beside_the_learned_ones(codebook):
+    claims = extract(make_documents({"t.txt": "IPL may reduce redness in rosacea."}), codebook)
+    row = claims[claims["category"] == "symptoms"].iloc[0]
+    assert row["cue"] == "reduce redness" and row["certainty"] == "hedged"
+
+
+def test_a_damaged_model_is_refused_naming_the_file(tmp_path, capsys):
+    for suffix in (".joblib", ".json"):
+        shutil.copy(config.MODEL.with_suffix(suffix), tmp_path / f"m{suffix}")
+    with open(tmp_path / "m.joblib", "ab") as f:
+        f.write(b"x")
+    with pytest.raises(ModelError, match="m.joblib.*sha256"):
+        load_model(tmp_path / "m")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "a.txt").write_text("Microneedling can cause redness.\n")
+    code = main(["extract", str(tmp_path / "c"), "--out", str(tmp_path / "x.csv")])
+    assert code == 0  # the shipped model
+    args = ["extract", str(tmp_path / "c"), "--out", str(tmp_path / "x.csv")]
+    assert main([*args, "--model", str(tmp_path / "m")]) == 2
+    assert "m.joblib" in capsys.readouterr().err
+    assert main([*args, "--model", str(tmp_path / "missing")]) == 2
+    assert "no model here" in capsys.readouterr().err
+
+
+# A user's own coded sample, written from the guidelines' category
+# definitions: sample -> code -> train -> validate.
+USER_ARTICLES = {
+    "a.txt": "LED therapy for acne\nLED therapy calms inflammation.\n"
+    "LED therapy is not suitable for:\nPeople taking photosensitising drugs\n"
+    "The long-term effects are unknown.\n",
+    "b.txt": "IPL for rosacea\nIPL reduces flushing.\nIPL is not suitable for:\n"
+    "People with a recent tan\nResults vary from person to person.\n",
+    "c.txt": "Chemical peels for melasma\nA chemical peel evens out skin tone.\n"
+    "A chemical peel is not suitable for:\nPeople on isotretinoin\n"
+    "More research is needed.\n",
+}
+USER_GOLD = [
+    ("a.txt", "LED therapy calms inflammation.", "benefit", "inflammation"),
+    ("a.txt", "People taking photosensitising drugs", "risk", "contraindication"),
+    ("a.txt", "The long-term effects are unknown.", "uncertainty", "long_term_unknown"),
+    ("b.txt", "IPL reduces flushing.", "benefit", "symptoms"),
+    ("b.txt", "People with a recent tan", "risk", "contraindication"),
+    ("b.txt", "Results vary from person to person.", "uncertainty", "variable_results"),
+    ("c.txt", "A chemical peel evens out skin tone.", "benefit", "texture"),
+    ("c.txt", "People on isotretinoin", "risk", "contraindication"),
+    ("c.txt", "More research is needed.", "uncertainty", "limited_evidence"),
+]
+
+
+def test_a_user_trains_on_their_own_coding_and_validates_it(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in USER_ARTICLES.items():
+        (corpus / name).write_text(text)
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "doc": d,
+                    "sentence": s,
+                    "type": t,
+                    "category": c,
+                    "certainty": "asserted",
+                    "procedures": [],
+                    "conditions": [],
+                }
+            )
+            + "\n"
+            for d, s, t, c in USER_GOLD
+        )
+    )
+    out = tmp_path / "mine"
+    assert main(["train", str(gold), "--corpus", str(corpus), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "3 sites left out one at a time" in printed  # one folder: articles left out
+    model = load_model(out)
+    assert model.manifest["trained_on"][0]["documents"] == 3
+    # the same inputs train the same model
+    again = tmp_path / "again"
+    assert main(["train", str(gold), "--corpus", str(corpus), "--out", str(again)]) == 0
+    assert load_model(again).sha256 == model.sha256
+    claims = tmp_path / "claims.csv"
+    assert main(["extract", str(corpus), "--out", str(claims), "--model", str(out)]) == 0
+    assert set(pd.read_csv(claims)["model_sha256"]) == {model.sha256}
+    assert main(["validate", "--gold", str(gold), "--pred", str(claims)]) == 0
+    assert "category" in capsys.readouterr().out
+
+
+def test_train_refuses_unpaired_inputs(tmp_path, capsys):
+    gold = tmp_path / "g.jsonl"
+    gold.write_text("")
+    code = main(["train", str(gold), str(gold), "--corpus", str(tmp_path), "--out", "m"])
+    assert code == 2
+    assert "one --corpus per gold file" in capsys.readouterr().err
+
+
+@needs_shared
+def test_training_is_reproducible(training, rules, tmp_path):
+    """Two trainings on the same inputs give the same model bytes."""
+    few = training.table["group"].isin(sorted(training.table["group"].unique())[:3])
+    small = type(training)(
+        training.table[few].reset_index(drop=True),
+        training.texts,
+        training.gold[training.gold["doc"].isin(training.table.loc[few, "doc"])],
+        training.inputs,
+    )
+    a, _ = train(small, rules, tmp_path / "a")
+    b, _ = train(small, rules, tmp_path / "b")
+    assert a.sha256 == b.sha256
