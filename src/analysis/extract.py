@@ -184,10 +184,14 @@ def not_a_claim(
 # ---------------------------------------------------------------- cues
 
 
-def find_hits(body: str, procedures: list[Mention], codebook: Codebook) -> list[Hit]:
+def find_hits(
+    body: str, procedures: list[Mention], codebook: Codebook, lead_in: str = ""
+) -> list[Hit]:
     """Cue matches of every category in one sentence body. Only the cues the
     prefilter lets through are run; a category's exclusions and a cue's
-    required predicate are looked for only once the cue has matched."""
+    required predicate are looked for only once the cue has matched. A list
+    item's required predicate may stand in its ``lead_in`` ("Avoid it if
+    you are:" then "Pregnant")."""
     names = [(p.start, p.end) for p in procedures]
     prefilter = codebook.prefilter
     starts = prefilter.starts(body)
@@ -206,6 +210,8 @@ def find_hits(body: str, procedures: list[Mention], codebook: Codebook) -> list[
             if not matches:
                 continue
             needed = list(cue.requires.finditer(body)) if cue.requires is not None else None
+            if needed == [] and lead_in and cue.requires.search(lead_in):
+                needed = None  # the lead-in states it; certainty attaches to the cue
             if needed == []:
                 continue
             if excluded is None:
@@ -446,7 +452,10 @@ def read_page(doc: str, text: str, codebook: Codebook) -> Page:
         if s["kind"] not in ("reference", "boilerplate"):
             proc_counts.update(p.id for p in procs if not p.flag)
             cond_counts.update(c.id for c in conds)
-        sentence_hits = find_hits(body, procs, codebook) if s["kind"] in CODED_KINDS else []
+        lead_in = sentences[s["lead_in"]]["sentence"] if s["lead_in"] >= 0 else ""
+        sentence_hits = (
+            find_hits(body, procs, codebook, lead_in) if s["kind"] in CODED_KINDS else []
+        )
         hits.append(sentence_hits)
         if s["kind"] not in CLAIM_KINDS:
             reasons.append(s["kind"])
@@ -594,26 +603,32 @@ def code_document(doc: str, text: str, codebook: Codebook) -> list[tuple[dict, s
     if codebook.model is not None:
         apply_model(page, codebook)
 
-    def context(sid: int, attr: str) -> list[str]:
-        if sid < 0:
-            return []
-        _, procs, conds = page.found[sid]
+    def named(procs: list[Mention], conds: list[Mention], attr: str) -> list[str]:
         if attr == "procedures":
             return unique([p.id for p in procs if not p.flag])
         return unique([c.id for c in conds])
 
+    def context(sid: int, attr: str) -> list[str]:
+        return named(*page.found[sid][1:], attr) if sid >= 0 else []
+
     coded = []
     for i, s in enumerate(page.sentences):
         claims = []
+        label = text[s["start"] : s["body_start"]]  # "Chemical peels: ..." names its subject
+        in_label = (
+            (find_procedures(label, codebook), find_conditions(label, codebook))
+            if label and page.claims[i]
+            else ([], [])
+        )
         for claim in page.claims[i]:
             for attr in ("procedures", "conditions"):
                 if getattr(claim, attr):
                     continue
-                for source, sid in (
-                    ("list lead-in", s["lead_in"]),
-                    ("section heading", s["section"]),
+                for source, ids in (
+                    ("list label", named(*in_label, attr)),
+                    ("list lead-in", context(s["lead_in"], attr)),
+                    ("section heading", context(s["section"], attr)),
                 ):
-                    ids = context(sid, attr)
                     if ids:
                         setattr(claim, attr, ids)
                         claim.why.append(f"{attr[:-1]} from the {source}")
