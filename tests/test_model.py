@@ -36,8 +36,8 @@ needs_shared = pytest.mark.skipif(
 )
 # Reached by the shipped model's design (see the README); a change that
 # falls below fails.
-FOLD_MEAN_CATEGORY_F1 = 0.48
-POOLED_CATEGORY_F1 = 0.53
+FOLD_MEAN_CATEGORY_F1 = 0.50
+POOLED_CATEGORY_F1 = 0.56
 
 
 @pytest.fixture(scope="module")
@@ -120,10 +120,7 @@ def test_claim_rows_and_cache_key_carry_the_model(codebook, rules):
 def test_a_bare_list_item_under_a_lead_in_is_coded_and_explains_itself(tmp_path, capsys):
     doc = tmp_path / "page.txt"
     doc.write_text(
-        "IPL photofacial treatments\n"
-        "Some common side effects include:\n"
-        "Tiny scabs\n"
-        "Tightness\n"
+        "IPL photofacial treatments\nSome common side effects include:\nTiny scabs\nTightness\n"
     )
     assert main(["explain", str(doc)]) == 0
     out = capsys.readouterr().out
