@@ -58,16 +58,21 @@ def extract_corpus(
     codebook: Codebook,
     cache: str | Path | None = None,
     files: list[Path] | None = None,
+    keep_text: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(claims, documents without text, problems) of the corpus at ``root``
-    (or of some of its ``files``), through the cache when one is given."""
+    """(claims, documents, problems) of the corpus at ``root`` (or of some of
+    its ``files``), through the cache when one is given. The documents table
+    leaves out ``text`` unless ``keep_text`` (for the commands that show or
+    segment the texts). Every command reaches claims through here: one
+    reader, one deduplication, one coder and one cache key."""
     folder = Path(cache) / cache_key(codebook) if cache else None
     problems: list[dict[str, str]] = []
     documents: list[dict[str, str]] = []
     chunks: list[pd.DataFrame] = []
     rows: list[dict] = []
+    columns = [c for c in DOCUMENT_COLUMNS if keep_text or c != "text"]
     for document in iter_documents(root, problems, files):
-        documents.append({k: document[k] for k in DOCUMENT_COLUMNS if k != "text"})
+        documents.append({k: document[k] for k in columns})
         rows.extend(_claims_of(document, codebook, folder))
         if len(rows) >= CHUNK_ROWS:  # Python rows cost 3x a table's: keep few of them
             chunks.append(pd.DataFrame(rows, columns=CLAIM_COLUMNS))
@@ -75,7 +80,7 @@ def extract_corpus(
     chunks.append(pd.DataFrame(rows, columns=CLAIM_COLUMNS))
     return (
         pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0],
-        pd.DataFrame(documents, columns=[c for c in DOCUMENT_COLUMNS if c != "text"]),
+        pd.DataFrame(documents, columns=columns),
         pd.DataFrame(problems, columns=PROBLEM_COLUMNS),
     )
 

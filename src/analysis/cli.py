@@ -109,23 +109,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from analysis.corpus import load_corpus
+    from analysis.cache import extract_corpus
     from analysis.explain import explain_documents
 
     codebook = _load_codebook(args)
     source = Path(args.corpus)
-    if source.is_file():
-        import pandas as pd
-
-        from analysis.corpus import read_text, sha256
-
-        text = read_text(source)
-        documents = pd.DataFrame(
-            [{"doc": source.name, "title": "", "text": text, "sha256": sha256(text), "source": ""}]
-        )
-    else:
-        documents, problems = load_corpus(source)
-        _print_problems(problems)
+    # A single file is read as it would be in a folder (HTML through the
+    # article extractor), so that explain shows the coding extract makes.
+    root, files = (source.parent, [source]) if source.is_file() else (source, None)
+    _, documents, problems = extract_corpus(root, codebook, files=files, keep_text=True)
+    _print_problems(problems)
     if args.doc:
         documents = documents[documents["doc"] == args.doc]
         if documents.empty:
@@ -151,13 +144,12 @@ def cmd_check_codebook(args: argparse.Namespace) -> int:
 def _extract(corpus: str, args: argparse.Namespace):
     """(documents with their texts, claims, codebook) of a corpus folder,
     problems printed: for the commands that need the texts."""
-    from analysis.corpus import load_corpus
-    from analysis.extract import extract
+    from analysis.cache import extract_corpus
 
     codebook = _load_codebook(args)
-    documents, problems = load_corpus(corpus)
+    claims, documents, problems = extract_corpus(corpus, codebook, keep_text=True)
     _print_problems(problems)
-    return documents, extract(documents, codebook), codebook
+    return documents, claims, codebook
 
 
 def _write_gold(gold, out: str) -> None:

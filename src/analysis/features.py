@@ -75,12 +75,12 @@ def cue_features(
         "hedge": float(hedged),
         "negation": float(negated),
     }
-    for c in hit_categories:
+    for c in sorted(hit_categories):  # sorted: the same features in the same order
         f[f"cue={c}"] = 1.0
         f[f"cue_type={c.split('/')[0]}"] = 1.0
-    for c in coded_categories:
+    for c in sorted(coded_categories):
         f[f"coded={c}"] = 1.0
-    for c in context_categories:
+    for c in sorted(context_categories):
         f[f"context_cue={c}"] = 1.0
     if context_categories or kind == "list_item":
         f["has_context"] = 1.0

@@ -165,6 +165,14 @@ def save_model(
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    for _, transformer, _ in pipeline.named_steps["features"].transformers_:
+        # Pickled as they are, these would change from process to process:
+        # the terms min_df dropped (a set, never used to predict) and the
+        # memory address of the stop list (a cache key of the vectorizer).
+        if hasattr(transformer, "stop_words_"):
+            transformer.stop_words_ = None
+        if hasattr(transformer, "_stop_words_id"):
+            del transformer._stop_words_id
     buffer = io.BytesIO()
     joblib.dump(pipeline, buffer, compress=3)
     data = buffer.getvalue()

@@ -31,7 +31,6 @@ from analysis.cache import extract_corpus
 from analysis.codebook import Codebook, load_codebook
 from analysis.corpus import load_corpus
 from analysis.counts import count_claims, pairs
-from analysis.extract import extract
 from analysis.tables import read_table, write_table, write_text
 
 OVERVIEW = "overview.ipynb"
@@ -74,8 +73,7 @@ def load_claims(claims_path: str = "", codebook_path: str = "") -> pd.DataFrame:
     if claims_path:
         return read_table(claims_path)
     codebook = load_codebook(codebook_path or config.CODEBOOK)
-    documents, _ = load_corpus(config.CORPUS)
-    return extract(documents, codebook)
+    return extract_corpus(config.CORPUS, codebook)[0]
 
 
 def check_pair(procedure: object, condition: object, codebook_path: str = "") -> None:

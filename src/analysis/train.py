@@ -188,7 +188,13 @@ def cross_validate(training: Training, codebook: Codebook) -> CrossValidation:
         held = (table["group"] == group).to_numpy()
         fitted[group] = from_pipeline(fit(table[~held], labels), labels, 0.5)
         prob[held] = probabilities(fitted[group], table[held])
-    threshold = float(max(THRESHOLDS, key=lambda t: (_micro_f1(prob >= t, y), -t)))
+    # The cues' claims always stand (extract.apply_model): choose the
+    # threshold for what the model adds to them.
+    coded = label_matrix(
+        table.assign(labels=[[k[6:] for k in c if k.startswith("coded=")] for c in table["cues"]]),
+        labels,
+    ).astype(bool)
+    threshold = float(max(THRESHOLDS, key=lambda t: (_micro_f1((prob >= t) | coded, y), -t)))
     rows, preds, rules_preds = [], [], []
     for group in groups:
         coder = replace(codebook, model=replace(fitted[group], threshold=threshold))
