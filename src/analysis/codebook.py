@@ -124,6 +124,8 @@ class Codebook:
     prefer: tuple[tuple[str, str], ...]
     hedges: tuple[Trigger, ...]
     negations: tuple[Trigger, ...]
+    any_hedge: re.Pattern[str]  # every hedge in one pattern: is there one at all?
+    any_negation: re.Pattern[str]
     pseudo: re.Pattern[str]
     negation_window: int
     breakers: re.Pattern[str]
@@ -349,6 +351,8 @@ def load_codebook(
         prefer=tuple(prefer),
         hedges=hedges,
         negations=negations,
+        any_hedge=_any(hedges),
+        any_negation=_any(negations),
         pseudo=comp.compile_any(cert.get("pseudo", [r"(?!)"]), "certainty.pseudo"),
         negation_window=int(cert.get("negation_window", 6)),
         breakers=comp.compile_any(clauses["breakers"], "clauses.breakers"),
@@ -373,6 +377,11 @@ def load_codebook(
         raw=raw,
         model=_model(model, {f"{c.type}/{c.id}" for c in categories}, p),
     )
+
+
+def _any(triggers: tuple[Trigger, ...]) -> re.Pattern[str]:
+    """One pattern that matches where any of ``triggers`` does."""
+    return re.compile("|".join(f"(?:{t.pattern.pattern})" for t in triggers) or "(?!)", FLAGS)
 
 
 def _model(path: str | Path | None, labels: set[str], codebook_path: str) -> Any:

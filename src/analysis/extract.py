@@ -439,8 +439,14 @@ class Page:
     topics: dict[str, str]
 
 
-def read_page(doc: str, text: str, codebook: Codebook) -> Page:
-    """Segment a document, find its mentions and cues, code it by the rules."""
+def read_page(doc: str, text: str, codebook: Codebook, features: bool | None = None) -> Page:
+    """Segment a document, find its mentions and cues, code it by the rules.
+    With ``features`` (default: when the codebook has a model) the cues are
+    also found in the lines the learned coder reads beside those the rules
+    code (headings that may be bare list items or table cells)."""
+    if features is None:
+        features = codebook.model is not None
+    hit_kinds = CODED_KINDS if features else CLAIM_KINDS
     sentences = segment_document(doc, text, codebook)
     found, hits, reasons, claims = [], [], [], []
     proc_counts: Counter[str] = Counter()
@@ -453,9 +459,7 @@ def read_page(doc: str, text: str, codebook: Codebook) -> Page:
             proc_counts.update(p.id for p in procs if not p.flag)
             cond_counts.update(c.id for c in conds)
         lead_in = sentences[s["lead_in"]]["sentence"] if s["lead_in"] >= 0 else ""
-        sentence_hits = (
-            find_hits(body, procs, codebook, lead_in) if s["kind"] in CODED_KINDS else []
-        )
+        sentence_hits = find_hits(body, procs, codebook, lead_in) if s["kind"] in hit_kinds else []
         hits.append(sentence_hits)
         if s["kind"] not in CLAIM_KINDS:
             reasons.append(s["kind"])
@@ -494,7 +498,6 @@ def page_features(page: Page, codebook: Codebook) -> pd.DataFrame:
         if s["kind"] not in CODED_KINDS:
             continue
         body, procs, conds = page.found[i]
-        triggers = Triggers.find(body, codebook)
         c = context_of(page, i)
         cues = cue_features(
             kind=s["kind"],
@@ -504,8 +507,8 @@ def page_features(page: Page, codebook: Codebook) -> pd.DataFrame:
             hit_categories={label_of(h.category) for h in page.hits[i]},
             coded_categories={label_of(x.category) for x in page.claims[i]},
             context_categories={label_of(h.category) for h in page.hits[c]} if c >= 0 else set(),
-            hedged=bool(triggers.hedges),
-            negated=bool(triggers.negations),
+            hedged=bool(codebook.any_hedge.search(body)),
+            negated=bool(codebook.any_negation.search(body)),
             previous_kind=page.sentences[i - 1]["kind"] if i else "",
         )
         if page.reasons[i] and page.reasons[i] != s["kind"]:

@@ -119,7 +119,7 @@ def read_training(
             n_docs += 1
             texts[name] = document["text"]
             group = (sites or {}).get(name, f"folder:{Path(corpus).name}")
-            page = read_page(name, document["text"], rules)
+            page = read_page(name, document["text"], rules, features=True)
             features = page_features(page, rules)
             sentences = {i: norm(page.sentences[i]["sentence"]) for i in features.index}
             mapping = align(set(by_doc[name]), set(sentences.values()))
