@@ -247,3 +247,29 @@ def test_training_is_reproducible(training, rules, tmp_path):
     a, _ = train(small, rules, tmp_path / "a")
     b, _ = train(small, rules, tmp_path / "b")
     assert a.sha256 == b.sha256
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "In the trial, LED therapy did not improve acne more than a sham device.",
+        "Red light therapy was no better than placebo for wrinkles.",
+        "The study found no significant difference in scar appearance after microneedling.",
+        "Laser treatment showed no benefit for rosacea.",
+        "PRP failed to show an effect on hair loss.",
+    ],
+)
+def test_negated_study_results_are_negated(codebook, sentence):
+    """GUIDELINES.md: 'does not improve', 'no evidence that it helps' deny
+    the benefit, whether a cue scopes the negation or the learned coder found
+    the claim in a sentence that denies the effect as a whole."""
+    from analysis.extract import find_hits, find_procedures, learned_certainty
+
+    efficacy = codebook.category("efficacy")
+    procedures = find_procedures(sentence, codebook)
+    hits = find_hits(sentence, procedures, codebook)
+    certainty, _ = learned_certainty(hits, sentence, efficacy, codebook)
+    assert certainty == "negated"
+    claims = extract(make_documents({"t.txt": sentence}), codebook)
+    benefits = claims[claims["type"] == "benefit"]
+    assert set(benefits["certainty"]) <= {"negated"}, claims.to_string()

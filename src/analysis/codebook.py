@@ -127,6 +127,7 @@ class Codebook:
     any_hedge: re.Pattern[str]  # every hedge in one pattern: is there one at all?
     any_negation: re.Pattern[str]
     pseudo: re.Pattern[str]
+    denial: re.Pattern[str]  # a sentence that denies an effect as a whole
     negation_window: int
     breakers: re.Pattern[str]
     subordinators: re.Pattern[str]
@@ -354,6 +355,7 @@ def load_codebook(
         any_hedge=_any(hedges),
         any_negation=_any(negations),
         pseudo=comp.compile_any(cert.get("pseudo", [r"(?!)"]), "certainty.pseudo"),
+        denial=comp.compile_any(cert.get("denial", [r"(?!)"]), "certainty.denial"),
         negation_window=int(cert.get("negation_window", 6)),
         breakers=comp.compile_any(clauses["breakers"], "clauses.breakers"),
         subordinators=comp.compile(clauses["subordinators"], "clauses.subordinators"),

@@ -530,8 +530,9 @@ def label_of(category: Category) -> str:
 
 def learned_certainty(hits: list[Hit], body: str, category: Category, cb: Codebook) -> tuple:
     """(certainty, why) of a claim the model made: the certainty of the
-    sentence's cues of the same type where there are some, else a hedge
-    anywhere in the sentence."""
+    sentence's cues of the same type where there are some, else negated when
+    the sentence denies an effect as a whole, else hedged by a hedge
+    anywhere in it."""
     fixed = cb.fixed_certainty.get(category.type)
     if fixed:
         return fixed, f"{category.type} claims are {fixed}"
@@ -545,8 +546,12 @@ def learned_certainty(hits: list[Hit], body: str, category: Category, cb: Codebo
             key=lambda cw: CERTAINTIES.index(cw[0]),
         )
         return certainty, why
-    for _, m in Triggers.find(body, cb).hedges:
-        return "hedged", f"hedged by {m.group()!r} in the sentence"
+    denied = cb.denial.search(body)
+    if denied:
+        return "negated", f"the sentence denies the effect: {denied.group()!r}"
+    hedge = cb.any_hedge.search(body)
+    if hedge:
+        return "hedged", f"hedged by {hedge.group()!r} in the sentence"
     return "asserted", "no hedge in the sentence"
 
 
