@@ -94,7 +94,7 @@ def test_shipped_model_is_small_matches_its_manifest_and_the_codebook():
     blob = config.MODEL.with_suffix(".joblib")
     assert blob.stat().st_size < 5_000_000
     manifest = json.loads(config.MODEL.with_suffix(".json").read_text())
-    assert model.sha256 == manifest["sha256"]
+    assert model.sha256 == manifest["model_sha256"]
     codebook = load_codebook(config.CODEBOOK)
     assert set(model.labels) == {f"{c.type}/{c.id}" for c in codebook.categories}
     assert manifest["cross_validation"]["grouped_by"].startswith("site")

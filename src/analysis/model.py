@@ -8,7 +8,10 @@ category is claimed when its probability reaches the threshold chosen by
 grouped cross-validation (:mod:`analysis.train`).
 
 On disk a model is two files: ``NAME.joblib`` (the fitted pipeline) and
-``NAME.json`` (its manifest: version, the pipeline's sha256, the threshold,
+``NAME.json`` (its manifest: version, the file's sha256 for integrity, the
+model's content hash (``model_sha256``: its vocabularies, weights, labels
+and threshold, the same for the same training inputs whatever the pickle's
+bytes), the threshold,
 the training data's hashes and the cross-validated figures). The shipped
 model lives in the package (``analysis/models/coder``); ``analysis train``
 rebuilds it. A model file is a pickle: load only models you trained or got
@@ -43,7 +46,7 @@ class ModelError(ValueError):
 class Model:
     path: str
     version: str
-    sha256: str
+    sha256: str  # content hash: what claim rows and the cache key record
     labels: tuple[str, ...]  # "type/category"
     threshold: float
     pipeline: Any = field(repr=False)
@@ -74,7 +77,7 @@ def from_pipeline(
     return Model(
         path=meta.get("path", ""),
         version=meta.get("version", ""),
-        sha256=meta.get("sha256", ""),
+        sha256=content_hash(pipeline, labels, threshold, weights, bias),
         labels=tuple(labels),
         threshold=float(threshold),
         pipeline=pipeline,
@@ -109,6 +112,25 @@ def build_pipeline() -> Any:
         C=C, class_weight="balanced", solver="liblinear", max_iter=2000, random_state=SEED
     )
     return Pipeline([("features", columns), ("classify", OneVsRestClassifier(regression))])
+
+
+def content_hash(
+    pipeline: Any, labels: Any, threshold: float, weights: np.ndarray, bias: np.ndarray
+) -> str:
+    """sha256 of what the model computes: vocabularies, idf weights, the
+    regressions, labels and threshold. A pickle's bytes also depend on which
+    equal strings the process happened to share, so they are no identity."""
+    h = hashlib.sha256(json.dumps([list(labels), round(float(threshold), 6)]).encode())
+    for name, transformer, _ in pipeline.named_steps["features"].transformers_:
+        vocabulary = getattr(transformer, "vocabulary_", {})
+        h.update(name.encode())
+        h.update(json.dumps(sorted((str(k), int(v)) for k, v in vocabulary.items())).encode())
+        idf = getattr(transformer, "idf_", None)
+        if idf is not None:
+            h.update(np.ascontiguousarray(idf, dtype=np.float64).tobytes())
+    h.update(np.ascontiguousarray(weights).tobytes())
+    h.update(np.ascontiguousarray(bias).tobytes())
+    return h.hexdigest()
 
 
 def transform(model: Model, features: pd.DataFrame) -> Any:
@@ -176,12 +198,13 @@ def save_model(
     buffer = io.BytesIO()
     joblib.dump(pipeline, buffer, compress=3)
     data = buffer.getvalue()
-    sha = hashlib.sha256(data).hexdigest()
+    threshold = round(float(threshold), 4)
     meta = {
         **manifest,
         "labels": list(labels),
-        "threshold": round(float(threshold), 4),
-        "sha256": sha,
+        "threshold": threshold,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "model_sha256": from_pipeline(pipeline, labels, threshold).sha256,
     }
     tmp = out.with_suffix(".joblib.tmp")
     tmp.write_bytes(data)
@@ -218,12 +241,17 @@ def load_model(path: str | Path) -> Model:
     import io
 
     pipeline = joblib.load(io.BytesIO(data))
-    return from_pipeline(
+    model = from_pipeline(
         pipeline,
         manifest["labels"],
         manifest["threshold"],
         path=str(base),
         version=str(manifest.get("version", "")),
-        sha256=sha,
         manifest=manifest,
     )
+    if model.sha256 != manifest.get("model_sha256"):
+        raise ModelError(
+            f"{blob}: computes another model than {manifest_path.name} records "
+            "(model_sha256): train it again"
+        )
+    return model
