@@ -93,4 +93,6 @@ def malicious_run(tmp_path_factory):
     from analysis.report import build_reports
 
     root = tmp_path_factory.mktemp("malicious")
-    return build_reports(corpus=malicious_corpus(root / "corpus"), out=root / "reports")
+    return build_reports(
+        corpus=malicious_corpus(root / "corpus"), out=root / "reports", min_claims=1
+    )

@@ -13,7 +13,7 @@ def test_heatmaps_one_trace_per_type_with_buttons():
     assert len(fig.layout.updatemenus[0].buttons) == 3
     benefit = fig.data[0]
     assert list(benefit.y) == ["ipl"] and "rosacea" in benefit.x
-    assert 2 in benefit.z[0] and "documents" in benefit.hovertemplate
+    assert 2 in benefit.z[0] and "articles" in benefit.hovertemplate
 
 
 def test_category_bars_diverge():

@@ -60,7 +60,7 @@ def test_one_failing_report_does_not_sink_the_batch(tmp_path):
         }
     )
     (notebooks / "deep_dive.ipynb").write_text(json.dumps(deep))
-    run = build_reports(corpus=corpus, out=tmp_path / "out", notebooks=notebooks)
+    run = build_reports(corpus=corpus, out=tmp_path / "out", notebooks=notebooks, min_claims=1)
     status = dict(zip(run.jobs["name"], run.jobs["status"], strict=True))
     assert status["overview"] == "ok"
     assert status["deep-dive_ipl_rosacea"] == "failed"
@@ -81,7 +81,7 @@ def test_images_are_written_as_png_and_svg(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("IPL can help rosacea. IPL can cause swelling.\n")
-    run = build_reports(corpus=corpus, out=tmp_path / "out", images=True)
+    run = build_reports(corpus=corpus, out=tmp_path / "out", images=True, min_claims=1)
     assert not len(run.failed), run.failed.to_string()
     written = sorted(p.name for p in (tmp_path / "out" / "images" / "overview").iterdir())
     assert "heatmaps.png" in written and "heatmaps.svg" in written

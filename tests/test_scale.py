@@ -131,16 +131,16 @@ def test_reports_rerun_only_what_changed(tmp_path):
     (corpus / "a.txt").write_text("IPL can help rosacea. IPL can cause swelling.\n")
     (corpus / "b.txt").write_text("Lasers can fade acne scars. Lasers may cause redness.\n")
     out = tmp_path / "out"
-    first = build_reports(corpus=corpus, out=out, jobs=2)
+    first = build_reports(corpus=corpus, out=out, jobs=2, min_claims=1)
     assert first.jobs["rerun"].all() and not len(first.failed)
-    second = build_reports(corpus=corpus, out=out, jobs=2)
+    second = build_reports(corpus=corpus, out=out, jobs=2, min_claims=1)
     assert not second.jobs["rerun"].any()
     (corpus / "b.txt").write_text("Lasers can fade acne scars. Lasers can cause blistering.\n")
-    third = build_reports(corpus=corpus, out=out, jobs=2)
+    third = build_reports(corpus=corpus, out=out, jobs=2, min_claims=1)
     rerun = set(third.jobs.loc[third.jobs["rerun"], "name"])
     assert rerun == {"overview", "deep-dive_laser_general"}  # not laser x acne scars
     assert "blistering" in (out / "deep-dive_laser_general.html").read_text()
-    fourth = build_reports(corpus=corpus, out=out, rebuild=True, jobs=1)
+    fourth = build_reports(corpus=corpus, out=out, rebuild=True, jobs=1, min_claims=1)
     assert fourth.jobs["rerun"].all()
     evidence_files = {p.name for p in (out / "data").iterdir()}
     assert {

@@ -96,6 +96,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         images=args.images,
         jobs=args.jobs,
         rebuild=args.rebuild,
+        min_claims=args.min_claims,
     )
     _print_problems(run.problems)
     ok = run.jobs[run.jobs["status"] == "ok"]
@@ -349,6 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=config.JOBS,
         metavar="N",
         help="run N notebooks at once, in N processes (default: %(default)s)",
+    )
+    p.add_argument(
+        "--min-claims",
+        type=int,
+        default=config.MIN_DEEP_DIVE_CLAIMS,
+        metavar="N",
+        help="a pair gets a deep-dive page when its articles make N claims about it "
+        "(default: %(default)s; the overview shows every pair)",
     )
     p.add_argument(
         "--rebuild",

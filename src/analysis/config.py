@@ -33,6 +33,11 @@ TITLE_COLUMNS = ("title", "headline")
 # Output formats of claims tables, by suffix.
 TABLE_FORMATS = (".csv", ".parquet", ".jsonl")
 
+# A procedure x condition pair gets a deep-dive report when its articles make
+# at least this many claims about it (one sentence listing eight conditions
+# makes no eight reports); the overview shows every pair.
+MIN_DEEP_DIVE_CLAIMS = 3
+
 # Kernel papermill runs the notebooks with, and how many run at once
 # (processes; `analysis report --jobs N`).
 KERNEL = "python3"
@@ -43,4 +48,9 @@ JOBS = 2
 # report uses. The kernel is told to leave it out; jsonschema skips that check.
 KERNEL_ARGS = (
     "--IPKernelApp.exec_lines=import sys; sys.modules.setdefault('rfc3987_syntax', None)",
+    # The kernel runs on this machine's loopback for one notebook: its
+    # warning that TCP is unencrypted and its KeyboardInterrupt log line when
+    # papermill shuts it down, printed for every report, are noise (errors of
+    # the notebook itself reach papermill, not this log).
+    "--IPKernelApp.log_level=CRITICAL",
 )

@@ -1,20 +1,29 @@
 """Counts: how often each kind of claim is made, per procedure and condition.
 
 Takes the claims table (:mod:`analysis.extract`) and returns tidy count
-tables. Two measures, as the guidelines count them:
+tables. Two units, used on every page, axis and table:
 
-- ``mentions``: distinct sentences making the claim; a sentence repeated
-  word for word in one document counts once;
-- ``documents``: documents that make the claim at least once.
+- ``claims``: distinct claims, as the guidelines code them: one per
+  sentence, claim type and category (a sentence repeated word for word in
+  one document counts once). A row of the evidence table is one claim, so
+  a type's claims are the sum of its categories' and the evidence rows;
+- ``articles``: documents that make the claim at least once.
 
 :func:`count_claims` returns one row per group of the ``by`` columns
-(default ``procedure, condition, type``) with ``mentions`` and ``documents``.
-A general claim has ``condition == ""``.
+(default ``procedure, condition, type``) with ``claims`` and ``articles``.
+A general claim, about the procedure and no particular condition, has
+``condition == ""``; a claim attributed to two conditions counts in each.
 
 :func:`document_profile` returns one row per document: ``doc``, ``title``,
-``benefit``, ``risk``, ``uncertainty`` (mentions of each type), ``hedged_share``
+``benefit``, ``risk``, ``uncertainty`` (claims of each type), ``hedged_share``
 and the DISCERN-style answers ``describes_benefits``, ``describes_risks``,
-``mentions_uncertainty``.
+``mentions_uncertainty``; given the general claims about the procedure it
+also counts ``general_risk`` and answers ``describes_risks`` with them.
+
+:func:`article_shares` returns, per procedure, condition or pair, the
+number of articles and the share of them that make benefit, risk and
+uncertainty claims, with 95 % Wilson intervals: the denominators the field
+reports ("% of articles that mention risks").
 """
 
 from __future__ import annotations
@@ -33,33 +42,46 @@ def sentence_key(claims: pd.DataFrame) -> pd.Series:
     return claims["doc"].astype(str) + "\x1f" + words
 
 
+def claim_key(claims: pd.DataFrame) -> pd.Series:
+    """Identity of a claim for counting: its sentence, type and category."""
+    return (
+        sentence_key(claims)
+        + "\x1f"
+        + claims["type"].astype(str)
+        + "\x1f"
+        + claims["category"].astype(str)
+    )
+
+
 def count_claims(
     claims: pd.DataFrame, by: tuple[str, ...] | list[str] = DEFAULT_BY
 ) -> pd.DataFrame:
-    """Mentions and documents per group of ``by`` columns."""
+    """Claims and articles per group of ``by`` columns."""
     by = list(by)
     missing = [c for c in by if c not in claims.columns]
     if missing:
         raise KeyError(f"count_claims: the claims table has no column {missing}")
     if claims.empty:
-        return pd.DataFrame(columns=[*by, "mentions", "documents"])
-    keyed = claims.assign(_sentence=sentence_key(claims))
+        return pd.DataFrame(columns=[*by, "claims", "articles"])
+    keyed = claims.assign(_claim=claim_key(claims))
     grouped = keyed.groupby(by, dropna=False, sort=True)
-    out = grouped.agg(mentions=("_sentence", "nunique"), documents=("doc", "nunique"))
+    out = grouped.agg(claims=("_claim", "nunique"), articles=("doc", "nunique"))
     return out.reset_index().sort_values([*by]).reset_index(drop=True)
 
 
 def pairs(claims: pd.DataFrame) -> pd.DataFrame:
-    """Procedure x condition pairs with their claim mentions, most first."""
+    """Procedure x condition pairs with their claims, most first."""
     counts = count_claims(claims, ["procedure", "condition"])
-    return counts.sort_values(["mentions", "procedure", "condition"], ascending=[False, True, True])
+    return counts.sort_values(["claims", "procedure", "condition"], ascending=[False, True, True])
 
 
 def balance(claims: pd.DataFrame) -> pd.DataFrame:
-    """Per procedure x condition: mentions per type, risk share, hedged share."""
+    """Per procedure x condition: claims per type, risk share, hedged share,
+    and ``general_risk``: the risk claims the same articles make about the
+    procedure with no particular condition."""
     counts = count_claims(claims, ["procedure", "condition", "type"])
     wide = counts.pivot_table(
-        index=["procedure", "condition"], columns="type", values="mentions", fill_value=0
+        index=["procedure", "condition"], columns="type", values="claims", fill_value=0
     )
     for t in TYPES:
         if t not in wide.columns:
@@ -78,18 +100,43 @@ def balance(claims: pd.DataFrame) -> pd.DataFrame:
     out["hedged_share"] = (
         out.set_index(["procedure", "condition"]).index.map(hedged).to_series().fillna(0.0).values
     )
+    out["general_risk"] = [
+        general_risk(claims, r.procedure, claims.loc[pair_mask(claims, r), "doc"])
+        for r in out.itertuples()
+    ]
     return out
 
 
-def document_profile(claims: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
-    """One row per document: mentions per type and the DISCERN-style answers."""
+def pair_mask(claims: pd.DataFrame, row: object) -> pd.Series:
+    return (claims["procedure"] == row.procedure) & (claims["condition"] == row.condition)
+
+
+def general_risk(claims: pd.DataFrame, procedure: str, docs: pd.Series | list[str]) -> int:
+    """Risk claims about ``procedure`` with no particular condition, in ``docs``:
+    a general risk applies to every condition an article discusses it for."""
+    general = claims[
+        (claims["procedure"] == procedure)
+        & (claims["condition"] == "")
+        & (claims["type"] == "risk")
+        & claims["doc"].isin(set(docs))
+    ]
+    return int(claim_key(general).nunique()) if len(general) else 0
+
+
+def document_profile(
+    claims: pd.DataFrame, documents: pd.DataFrame, general: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per document: claims per type and the DISCERN-style answers.
+    ``general`` are the claims about the same procedure with no particular
+    condition (a deep dive's pair): an article that states a general risk
+    describes risks for every condition."""
     base = documents[["doc", "title"]].copy()
     counts = count_claims(claims, ["doc", "type"]) if not claims.empty else None
     for t in TYPES:
         if counts is None:
             base[t] = 0
             continue
-        per = counts[counts["type"] == t].set_index("doc")["mentions"]
+        per = counts[counts["type"] == t].set_index("doc")["claims"]
         base[t] = base["doc"].map(per).fillna(0).astype(int)
     if claims.empty:
         base["hedged_share"] = 0.0
@@ -97,7 +144,69 @@ def document_profile(claims: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFr
         effect = claims[claims["type"].isin(["benefit", "risk"])]
         share = effect.assign(h=effect["certainty"].eq("hedged")).groupby("doc")["h"].mean()
         base["hedged_share"] = base["doc"].map(share).fillna(0.0)
+    base["general_risk"] = 0
+    if general is not None and not general.empty:
+        risks = general[general["type"] == "risk"]
+        per = risks.assign(_c=claim_key(risks)).groupby("doc")["_c"].nunique()
+        base["general_risk"] = base["doc"].map(per).fillna(0).astype(int)
     base["describes_benefits"] = base["benefit"] > 0
-    base["describes_risks"] = base["risk"] > 0
+    base["describes_risks"] = (base["risk"] > 0) | (base["general_risk"] > 0)
     base["mentions_uncertainty"] = base["uncertainty"] > 0
     return base
+
+
+SHARE_LEVELS = {
+    "procedure": ["procedure"],
+    "condition": ["condition"],
+    "pair": ["procedure", "condition"],
+}
+
+
+def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of k successes in n (scipy)."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    from scipy.stats import binomtest
+
+    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def article_shares(claims: pd.DataFrame, level: str = "procedure") -> pd.DataFrame:
+    """Per procedure, condition or pair (``level``): the articles that make
+    any claim about it, and for each type the articles making such a claim,
+    their share and its 95 % Wilson interval. At the pair level an article's
+    general risk claims about the procedure count as risk claims for the pair."""
+    by = SHARE_LEVELS[level]
+    columns = [*by, "articles"]
+    for t in TYPES:
+        columns += [f"{t}_articles", f"{t}_share", f"{t}_low", f"{t}_high"]
+    if claims.empty:
+        return pd.DataFrame(columns=columns)
+    specific = claims[claims["condition"] != ""] if level != "procedure" else claims
+    rows = []
+    for key, group in specific.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        docs = set(group["doc"])
+        row = dict(zip(by, key, strict=True))
+        row["articles"] = len(docs)
+        for t in TYPES:
+            making = set(group.loc[group["type"] == t, "doc"])
+            if t == "risk" and level == "pair":
+                general = claims[
+                    (claims["procedure"] == row["procedure"])
+                    & (claims["condition"] == "")
+                    & (claims["type"] == "risk")
+                ]
+                making |= set(general["doc"]) & docs
+            low, high = wilson(len(making), len(docs))
+            row |= {
+                f"{t}_articles": len(making),
+                f"{t}_share": len(making) / len(docs),
+                f"{t}_low": low,
+                f"{t}_high": high,
+            }
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns).sort_values(
+        ["articles", *by], ascending=[False, *[True] * len(by)]
+    )

@@ -3,8 +3,8 @@
 Each function takes the claims table (and, for the document table, the
 profile from :func:`analysis.counts.document_profile`) and returns a plotly
 ``Figure``; counting goes through :mod:`analysis.counts`, so every number in
-a chart is a mention or document count as defined there. Hover text shows
-both measures for every bar and cell.
+a chart is a count of claims or articles as defined there. Hover text shows
+both units for every bar and cell.
 
 Call :func:`use_notebook_renderer` at the top of a notebook. Since plotly
 6.1, papermill runs default to the ``plotly_mimetype`` renderer, which
@@ -81,7 +81,7 @@ def _empty(title: str) -> go.Figure:
 
 
 def heatmap(claims: pd.DataFrame, claim_type: str) -> go.Figure:
-    """Procedure x condition heatmap of one claim type's mentions."""
+    """Procedure x condition heatmap of one claim type's claims."""
     return heatmaps(claims, types=(claim_type,))
 
 
@@ -96,10 +96,8 @@ def heatmaps(claims: pd.DataFrame, types: tuple[str, ...] = TYPES) -> go.Figure:
     fig = go.Figure()
     for i, t in enumerate(types):
         sub = counts[counts["type"] == t]
-        m = sub.pivot_table(index="procedure", columns="condition", values="mentions", fill_value=0)
-        d = sub.pivot_table(
-            index="procedure", columns="condition", values="documents", fill_value=0
-        )
+        m = sub.pivot_table(index="procedure", columns="condition", values="claims", fill_value=0)
+        d = sub.pivot_table(index="procedure", columns="condition", values="articles", fill_value=0)
         m = m.reindex(index=procedures, columns=conditions, fill_value=0)
         d = d.reindex(index=procedures, columns=conditions, fill_value=0)
         fig.add_trace(
@@ -115,8 +113,8 @@ def heatmaps(claims: pd.DataFrame, types: tuple[str, ...] = TYPES) -> go.Figure:
                 name=t,
                 visible=i == 0,
                 hovertemplate=(
-                    f"<b>{t}</b><br>%{{y}} × %{{x}}<br>mentions: %{{z}}"
-                    "<br>documents: %{customdata}<extra></extra>"
+                    f"<b>{t}</b><br>%{{y}} × %{{x}}<br>claims: %{{z}}"
+                    "<br>articles: %{customdata}<extra></extra>"
                 ),
             )
         )
@@ -124,7 +122,10 @@ def heatmaps(claims: pd.DataFrame, types: tuple[str, ...] = TYPES) -> go.Figure:
         {
             "label": t,
             "method": "update",
-            "args": [{"visible": [j == i for j in range(len(types))]}, {"title": f"{title}: {t}"}],
+            "args": [
+                {"visible": [j == i for j in range(len(types))]},
+                {"title.text": f"{title}: {t}"},
+            ],
         }
         for i, t in enumerate(types)
     ]
@@ -159,28 +160,29 @@ def category_bars(
     counts = count_claims(claims, ["type", "category"])
     fig = go.Figure()
     for t in TYPES:
-        sub = counts[counts["type"] == t].sort_values("mentions")
+        sub = counts[counts["type"] == t].sort_values("claims")
         if sub.empty:
             continue
         sign = 1 if t == "benefit" else -1
         fig.add_trace(
             go.Bar(
-                x=sign * sub["mentions"],
+                x=sign * sub["claims"],
                 y=[pretty(c) for c in sub["category"]],
-                customdata=sub[["mentions", "documents"]].values,
+                customdata=sub[["claims", "articles"]].values,
                 orientation="h",
                 name=t,
                 marker_color=TYPE_COLOURS[t],
                 hovertemplate=(
-                    f"<b>{t}</b>: %{{y}}<br>mentions: %{{customdata[0]}}"
-                    "<br>documents: %{customdata[1]}<extra></extra>"
+                    f"<b>{t}</b>: %{{y}}<br>claims: %{{customdata[0]}}"
+                    "<br>articles: %{customdata[1]}<extra></extra>"
                 ),
             )
         )
     fig.update_layout(
         title=title,
         barmode="relative",
-        xaxis_title="← risks and caveats · mentions · benefits →",
+        xaxis_title="← risks and caveats · claims · benefits →",
+        xaxis_tickformat=",d",
         height=max(360, 30 * len(counts) + 120),
     )
     return fig
@@ -189,7 +191,7 @@ def category_bars(
 def balance_chart(
     claims: pd.DataFrame, title: str = "Benefit and risk balance per pair"
 ) -> go.Figure:
-    """Per procedure x condition: benefit, risk and uncertainty mentions side
+    """Per procedure x condition: benefit, risk and uncertainty claims side
     by side; hover gives the risk share and the hedged share."""
     if claims.empty:
         return _empty(title)
@@ -209,19 +211,23 @@ def balance_chart(
                 marker_color=TYPE_COLOURS[t],
                 customdata=bal[["risk_share", "hedged_share"]].values,
                 hovertemplate=(
-                    f"<b>%{{y}}</b><br>{t} mentions: %{{x}}"
+                    f"<b>%{{y}}</b><br>{t} claims: %{{x}}"
                     "<br>risk share: %{customdata[0]:.0%}<br>hedged: %{customdata[1]:.0%}<extra></extra>"
                 ),
             )
         )
     fig.update_layout(
-        title=title, barmode="group", xaxis_title="mentions", height=max(360, 60 * len(bal) + 120)
+        title=title,
+        barmode="group",
+        xaxis_title="claims",
+        xaxis_tickformat=",d",
+        height=max(360, 60 * len(bal) + 120),
     )
     return fig
 
 
 def certainty_mix(claims: pd.DataFrame, title: str = "How firmly claims are made") -> go.Figure:
-    """Stacked bars per claim type: asserted, hedged and negated mentions."""
+    """Stacked bars per claim type: asserted, hedged and negated claims."""
     if claims.empty:
         return _empty(title)
     counts = count_claims(claims, ["type", "certainty"])
@@ -231,24 +237,25 @@ def certainty_mix(claims: pd.DataFrame, title: str = "How firmly claims are made
         fig.add_trace(
             go.Bar(
                 x=list(TYPES),
-                y=sub["mentions"].fillna(0).astype(int),
-                customdata=sub["documents"].fillna(0).astype(int),
+                y=sub["claims"].fillna(0).astype(int),
+                customdata=sub["articles"].fillna(0).astype(int),
                 name=certainty,
                 marker_color=colour,
                 hovertemplate=(
-                    f"<b>%{{x}}, {certainty}</b><br>mentions: %{{y}}"
-                    "<br>documents: %{customdata}<extra></extra>"
+                    f"<b>%{{x}}, {certainty}</b><br>claims: %{{y}}"
+                    "<br>articles: %{customdata}<extra></extra>"
                 ),
             )
         )
-    fig.update_layout(title=title, barmode="stack", yaxis_title="mentions")
+    fig.update_layout(title=title, barmode="stack", yaxis_title="claims", yaxis_tickformat=",d")
     return fig
 
 
 def document_table(
     profile: pd.DataFrame, title: str = "What each document tells its reader"
 ) -> go.Figure:
-    """One row per document: mentions per type and the DISCERN-style answers."""
+    """One row per document: claims per type and the DISCERN-style answers
+    (an article that states general risks of the procedure describes risks)."""
     yes = {True: "yes", False: "no"}
     columns = {
         # plotly reads a little HTML in table cells: corpus text is escaped
@@ -258,7 +265,10 @@ def document_table(
         "uncertainty": profile["uncertainty"],
         "hedged": (profile["hedged_share"] * 100).round().astype(int).astype(str) + " %",
         "describes benefits?": profile["describes_benefits"].map(yes),
-        "describes risks?": profile["describes_risks"].map(yes),
+        "describes risks?": [
+            ("yes" if r else "no") + (f" ({g} general)" if g else "")
+            for r, g in zip(profile["describes_risks"], profile["general_risk"], strict=True)
+        ],
         "mentions uncertainty?": profile["mentions_uncertainty"].map(yes),
     }
     fig = go.Figure(

@@ -10,7 +10,9 @@ run.
 
 Jobs table (the ``jobs`` of the returned :class:`ReportRun`), one row per
 report: ``name, notebook, title, procedure, condition, html, status, error,
-mentions, documents``.
+claims, articles, benefit, risk, uncertainty`` (the units of
+:mod:`analysis.counts`: a report's claims are the sum of its types'). A pair
+gets a deep dive when its claims reach ``config.MIN_DEEP_DIVE_CLAIMS``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class ReportRun:
     jobs: pd.DataFrame
     problems: pd.DataFrame
     provenance: dict
+    min_claims: int = config.MIN_DEEP_DIVE_CLAIMS
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -120,8 +123,11 @@ def load_documents(documents_path: str = "") -> pd.DataFrame:
     return documents.drop(columns="text")
 
 
-def plan_jobs(claims: pd.DataFrame, data: dict[str, str]) -> list[dict]:
-    """The overview and one deep dive per (procedure, condition) with claims."""
+def plan_jobs(
+    claims: pd.DataFrame, data: dict[str, str], min_claims: int = config.MIN_DEEP_DIVE_CLAIMS
+) -> list[dict]:
+    """The overview and one deep dive per (procedure, condition) with at
+    least ``min_claims`` claims (the overview shows the others)."""
     jobs = [
         {
             "name": "overview",
@@ -133,6 +139,8 @@ def plan_jobs(claims: pd.DataFrame, data: dict[str, str]) -> list[dict]:
         }
     ]
     for row in pairs(claims).itertuples():
+        if row.claims < min_claims:
+            continue
         procedure, condition = str(row.procedure), str(row.condition)
         jobs.append(
             {
@@ -153,17 +161,23 @@ TEMPLATES = Path(__file__).parent / "templates" / "nbconvert"
 
 def export_html(notebook_path: Path, html_path: Path) -> None:
     """The executed notebook as an HTML page that opens offline: outputs
-    only (no code, no prompts), plotly.js inlined once, no CDN scripts."""
+    only (no code, no prompts), no CDN scripts, and plotly.js loaded from
+    ``assets/`` beside the page, written once per report folder (a page
+    weighs its charts and tables, not 4.8 MB of plotly.js each)."""
     import nbformat
+    import plotly
     from nbconvert import HTMLExporter
     from plotly.offline import get_plotlyjs
 
+    asset = f"assets/plotly-{plotly.__version__}.min.js"
+    if not (html_path.parent / asset).is_file():
+        write_text(html_path.parent / asset, get_plotlyjs())
     exporter = HTMLExporter(template_name="claimscope", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     nb = nbformat.read(notebook_path, as_version=4)
-    body, _ = exporter.from_notebook_node(nb, resources={"plotly_js": get_plotlyjs()})
+    body, _ = exporter.from_notebook_node(nb, resources={"plotly_src": asset})
     write_text(html_path, body)
 
 
@@ -202,6 +216,7 @@ def write_index(run: ReportRun) -> Path:
         jobs=run.jobs.to_dict("records"),
         problems=run.problems.to_dict("records"),
         provenance=run.provenance,
+        min_claims=run.min_claims,
     )
     return write_text(run.out / "index.html", html)
 
@@ -254,11 +269,13 @@ def build_reports(
     images: bool = False,
     jobs: int = config.JOBS,
     rebuild: bool = False,
+    min_claims: int = config.MIN_DEEP_DIVE_CLAIMS,
 ) -> ReportRun:
     """Extract the corpus once (through the per-document cache), run every
     report whose inputs changed in ``jobs`` processes, write index.html.
     With ``images``, every chart is also written to ``images/<report>/`` as
-    PNG and SVG. ``rebuild`` drops the caches and runs everything."""
+    PNG and SVG. ``rebuild`` drops the caches and runs everything. A pair
+    gets a deep dive when its articles make ``min_claims`` claims about it."""
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     out, notebooks = Path(out).resolve(), Path(notebooks).resolve()
     cache = out / ".cache"
@@ -276,7 +293,7 @@ def build_reports(
         "problems_path": str(data_dir / "problems.csv"),
         "codebook_path": cb.path,
     }
-    planned = plan_jobs(claims, data)
+    planned = plan_jobs(claims, data, min_claims)
     state_path = cache / "reports.json"
     try:
         previous = json.loads(state_path.read_text())
@@ -313,7 +330,7 @@ def build_reports(
         status, error = results.get(job["name"], ("ok", ""))
         subset = subsets[job["name"]]
         totals = count_claims(subset.assign(_all=1), ["_all"]) if not subset.empty else None
-        by_type = count_claims(subset, ["type"]).set_index("type")["mentions"]
+        by_type = count_claims(subset, ["type"]).set_index("type")["claims"]
         rows.append(
             {
                 **{k: job[k] for k in ("name", "notebook", "title", "procedure", "condition")},
@@ -321,8 +338,8 @@ def build_reports(
                 "status": status,
                 "error": error,
                 "rerun": job["name"] in results,
-                "mentions": int(totals["mentions"].iloc[0]) if totals is not None else 0,
-                "documents": int(totals["documents"].iloc[0]) if totals is not None else 0,
+                "claims": int(totals["claims"].iloc[0]) if totals is not None else 0,
+                "articles": int(totals["articles"].iloc[0]) if totals is not None else 0,
                 **{t: int(by_type.get(t, 0)) for t in ("benefit", "risk", "uncertainty")},
             }
         )
@@ -345,7 +362,13 @@ def build_reports(
         "reports_rerun": f"{len(results)} of {len(planned)}",
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    run = ReportRun(out=out, jobs=pd.DataFrame(rows), problems=problems, provenance=provenance)
+    run = ReportRun(
+        out=out,
+        jobs=pd.DataFrame(rows),
+        problems=problems,
+        provenance=provenance,
+        min_claims=min_claims,
+    )
     write_text(out / "provenance.json", json.dumps(provenance, indent=2))
     write_index(run)
     return run

@@ -15,7 +15,7 @@ import html
 
 import pandas as pd
 
-from analysis.counts import TYPES, balance, count_claims
+from analysis.counts import TYPES, balance, claim_key, count_claims
 
 EVIDENCE_COLUMNS = [
     "doc",
@@ -34,32 +34,59 @@ def _pair(procedure: str, condition: str) -> str:
     return f"{procedure.replace('_', ' ')} for {what}"
 
 
-def headline(claims: pd.DataFrame, documents: pd.DataFrame) -> str:
-    """A paragraph (Markdown) that states the main numbers of the claims."""
+def _n(count: int, unit: str) -> str:
+    return f"{count} {unit if count == 1 else unit + 's'}"
+
+
+def headline(
+    claims: pd.DataFrame, documents: pd.DataFrame, general: pd.DataFrame | None = None
+) -> str:
+    """A paragraph (Markdown) that states the main numbers of the claims, in
+    the units of :mod:`analysis.counts` (claims and articles). ``general``:
+    for one pair, the claims about its procedure with no particular condition,
+    so that a pair is never said to have no risk when its articles state
+    general risks of the procedure."""
     n_docs = len(documents)
     if claims.empty:
-        return f"The corpus holds {n_docs} documents and no coded claims."
+        return f"The corpus holds {_n(n_docs, 'article')} and no coded claims."
     by_type = count_claims(claims, ["type"]).set_index("type")
     parts = [
-        f"{int(by_type.loc[t, 'mentions'])} {t} mentions in {int(by_type.loc[t, 'documents'])} documents"
+        f"{_n(int(by_type.loc[t, 'claims']), t + ' claim')} in "
+        f"{_n(int(by_type.loc[t, 'articles']), 'article')}"
         for t in TYPES
         if t in by_type.index
     ]
-    text = f"The corpus holds {n_docs} documents with " + "; ".join(parts) + "."
-    bal = balance(claims)
+    total = int(by_type["claims"].sum())
+    text = f"{_n(n_docs, 'article')}, {_n(total, 'claim')}: " + "; ".join(parts) + "."
+    bal = balance(claims if general is None else pd.concat([claims, general]))
+    if general is not None:  # one pair: its own risks, and the general ones beside them
+        bal = bal[bal["condition"].isin(set(claims["condition"]))]
     if not bal.empty:
         top = bal.sort_values(["risk", "benefit"], ascending=False).iloc[0]
         if top["risk"] > 0:
             text += (
                 f" Most risk is claimed for {_pair(top['procedure'], top['condition'])} "
-                f"({int(top['risk'])} mentions against {int(top['benefit'])} of benefit)."
+                f"({_n(int(top['risk']), 'risk claim')} against {int(top['benefit'])} "
+                "of benefit)."
             )
-        silent = bal[(bal["risk"] == 0) & (bal["benefit"] > 0)].sort_values(
-            "benefit", ascending=False
-        )
-        if not silent.empty:
-            names = ", ".join(_pair(r.procedure, r.condition) for r in silent.head(3).itertuples())
-            text += f" No risk at all is mentioned for {names}."
+        silent = bal[(bal["risk"] == 0) & (bal["benefit"] > 0) & (bal["condition"] != "")]
+        silent = silent.sort_values("benefit", ascending=False)
+        quiet = [r for r in silent.itertuples() if r.general_risk == 0]
+        covered = [r for r in silent.itertuples() if r.general_risk > 0]
+        if quiet:
+            names = ", ".join(_pair(r.procedure, r.condition) for r in quiet[:3])
+            text += (
+                f" No risk is stated for {names}, neither for the condition nor for the "
+                "procedure in general, in the articles that discuss it."
+            )
+        if covered:
+            names = "; ".join(
+                f"{_pair(r.procedure, r.condition)}, whose articles state "
+                f"{_n(int(r.general_risk), 'general risk claim')} about "
+                f"{r.procedure.replace('_', ' ')}"
+                for r in covered[:3]
+            )
+            text += f" No risk specific to the condition is stated for {names}."
     return text
 
 
@@ -67,9 +94,16 @@ def evidence(claims: pd.DataFrame) -> pd.DataFrame:
     """One row per claim (sentence x type x category), attributions joined."""
     if claims.empty:
         return pd.DataFrame(columns=[*EVIDENCE_COLUMNS, "cue_spans"])
-    keys = ["doc", "start", "end", "sentence", "type", "category"]
-    grouped = claims.groupby(keys, sort=False)
+    # One row per claim, as counted (a sentence repeated word for word in
+    # one document is one claim, shown where it first stands).
+    keyed = claims.assign(_claim=claim_key(claims))
+    grouped = keyed.groupby("_claim", sort=False)
     out = grouped.agg(
+        doc=("doc", "first"),
+        start=("start", "min"),
+        sentence=("sentence", "first"),
+        type=("type", "first"),
+        category=("category", "first"),
         certainty=("certainty", "first"),
         procedures=("procedure", lambda s: ", ".join(dict.fromkeys(s))),
         conditions=("condition", lambda s: ", ".join(c for c in dict.fromkeys(s) if c)),
@@ -106,6 +140,28 @@ def mark_cues(sentence: str, spans: list[tuple[int, int]]) -> str:
         last = e
     out.append(html.escape(sentence[last:]))
     return "".join(out)
+
+
+def shares_html(shares: pd.DataFrame) -> str:
+    """The article shares of :func:`analysis.counts.article_shares` as an HTML
+    table: for each type, "k of n (share, 95 % interval)"."""
+    if shares.empty:
+        return "<p>No claims to count.</p>"
+    keys = [c for c in ("procedure", "condition") if c in shares.columns]
+    frame = pd.DataFrame({k: shares[k].map(lambda v: str(v).replace("_", " ")) for k in keys})
+    frame["articles"] = shares["articles"].astype(int)
+    for t in TYPES:
+        frame[f"making {t} claims"] = [
+            f"{int(k)} ({share:.0%}, {low:.0%}–{high:.0%})"
+            for k, share, low, high in zip(
+                shares[f"{t}_articles"],
+                shares[f"{t}_share"],
+                shares[f"{t}_low"],
+                shares[f"{t}_high"],
+                strict=True,
+            )
+        ]
+    return table_html(frame)
 
 
 def problems_html(problems: pd.DataFrame) -> str:
