@@ -106,9 +106,11 @@ def test_cache_gives_the_same_claims_and_extracts_only_what_changed(
     pd.testing.assert_frame_equal(fresh, cached)
 
     calls = []
-    real = cache_module.extract_document
+    real = cache_module.extract_documents
     monkeypatch.setattr(
-        cache_module, "extract_document", lambda doc, *a: calls.append(doc) or real(doc, *a)
+        cache_module,
+        "extract_documents",
+        lambda items, *a: calls.extend(doc for doc, _ in items) or real(items, *a),
     )
     again, _, _ = extract_corpus(corpus, codebook, tmp_path / "cache")
     pd.testing.assert_frame_equal(fresh, again)

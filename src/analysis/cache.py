@@ -28,7 +28,7 @@ import pandas as pd
 import analysis
 from analysis.codebook import Codebook
 from analysis.corpus import DOCUMENT_COLUMNS, PROBLEM_COLUMNS, iter_documents
-from analysis.extract import CLAIM_COLUMNS, extract_document
+from analysis.extract import BATCH, CLAIM_COLUMNS, extract_documents
 from analysis.tables import write_text
 
 CHUNK_ROWS = 20_000
@@ -71,12 +71,30 @@ def extract_corpus(
     chunks: list[pd.DataFrame] = []
     rows: list[dict] = []
     columns = [c for c in DOCUMENT_COLUMNS if keep_text or c != "text"]
+    # Documents wait here, in corpus order, until BATCH of them need coding:
+    # the learned coder decides a batch at once.
+    pending: list[tuple[dict[str, str], list[dict] | None]] = []
+
+    def flush() -> None:
+        todo = [(d["doc"], d["text"]) for d, cached in pending if cached is None]
+        coded = iter(extract_documents(todo, codebook)) if todo else iter(())
+        for document, cached in pending:
+            if cached is None:
+                cached = next(coded)
+                if folder is not None:
+                    _store(folder, document, cached)
+            rows.extend(cached)
+        pending.clear()
+
     for document in iter_documents(root, problems, files):
         documents.append({k: document[k] for k in columns})
-        rows.extend(_claims_of(document, codebook, folder))
+        pending.append((document, _cached(folder, document)))
+        if sum(c is None for _, c in pending) >= BATCH or len(pending) >= 4 * BATCH:
+            flush()
         if len(rows) >= CHUNK_ROWS:  # Python rows cost 3x a table's: keep few of them
             chunks.append(pd.DataFrame(rows, columns=CLAIM_COLUMNS))
             rows = []
+    flush()
     chunks.append(pd.DataFrame(rows, columns=CLAIM_COLUMNS))
     return (
         pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0],
@@ -85,17 +103,19 @@ def extract_corpus(
     )
 
 
-def _claims_of(document: dict[str, str], codebook: Codebook, folder: Path | None) -> list[dict]:
-    """Claim rows of one document: cached rows when the cache has them."""
+def _cached(folder: Path | None, document: dict[str, str]) -> list[dict] | None:
+    """A document's cached claim rows, or None when it must be coded."""
     if folder is None:
-        return extract_document(document["doc"], document["text"], codebook)
-    entry = folder / f"{document['sha256']}.json"
+        return None
     try:
-        cached = json.loads(entry.read_text(encoding="utf-8"))
+        cached = json.loads((folder / f"{document['sha256']}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        cached = None  # missing or unreadable: extract again
-    if isinstance(cached, list):
-        return [{**row, "doc": document["doc"]} for row in cached]
-    rows = extract_document(document["doc"], document["text"], codebook)
+        return None  # missing or unreadable: extract again
+    if not isinstance(cached, list):
+        return None
+    return [{**row, "doc": document["doc"]} for row in cached]
+
+
+def _store(folder: Path, document: dict[str, str], rows: list[dict]) -> None:
+    entry = folder / f"{document['sha256']}.json"
     write_text(entry, json.dumps([{k: v for k, v in r.items() if k != "doc"} for r in rows]))
-    return rows

@@ -84,6 +84,8 @@ CLAIM_COLUMNS = [
     "model_sha256",
 ]
 WORD = re.compile(r"\w+")
+# Documents the learned coder decides at once: its cost is mostly per call.
+BATCH = 32
 LEADING_ARTICLE = re.compile(r"^(?:the|a|an|your|their|this|these)\s+", re.IGNORECASE)
 
 
@@ -296,10 +298,17 @@ class Triggers:
 
     @classmethod
     def find(cls, body: str, codebook: Codebook) -> Triggers:
+        # One scan says whether any trigger is there; most sentences have none.
+        negated = codebook.any_negation.search(body) is not None
+        hedged = codebook.any_hedge.search(body) is not None
         return cls(
-            pseudo=[m.span() for m in codebook.pseudo.finditer(body)],
-            negations=[m for t in codebook.negations for m in t.pattern.finditer(body)],
-            hedges=[(t, m) for t in codebook.hedges for m in t.pattern.finditer(body)],
+            pseudo=[m.span() for m in codebook.pseudo.finditer(body)] if negated else [],
+            negations=[m for t in codebook.negations for m in t.pattern.finditer(body)]
+            if negated
+            else [],
+            hedges=[(t, m) for t in codebook.hedges for m in t.pattern.finditer(body)]
+            if hedged
+            else [],
         )
 
 
@@ -555,23 +564,25 @@ def learned_certainty(hits: list[Hit], body: str, category: Category, cb: Codebo
     return "asserted", "no hedge in the sentence"
 
 
-def apply_model(page: Page, codebook: Codebook) -> None:
+def apply_model(pages: list[Page], codebook: Codebook) -> None:
     """Add the claims the learned coder finds and the cues missed. A cue's
     claim stands (the codebook is the coder's explainable backbone) and is
     marked with the model's probability; a category the model finds with no
     claim of the rules becomes a claim explained by the terms that weighed
     most. On sites left out of training, keeping every cue's claim scores
-    as well as letting the model overrule them, and explains more."""
+    as well as letting the model overrule them, and explains more. The
+    pages are decided together: the vectorizers' cost is per call."""
     from analysis.model import decide, top_terms
 
     model = codebook.model
-    features = page_features(page, codebook)
-    if features.empty:
+    tables = [page_features(page, codebook) for page in pages]
+    where = [(page, i) for page, table in zip(pages, tables, strict=True) for i in table.index]
+    if not where:
         return
-    prob, x = decide(model, features)
+    prob, x = decide(model, pd.concat(tables, ignore_index=True))
     decided = prob >= model.threshold
     column = {label: j for j, label in enumerate(model.labels)}
-    for row, i in enumerate(features.index):
+    for row, (page, i) in enumerate(where):
         body, procs, conds = page.found[i]
         claims = page.claims[i]
         ruled = {label_of(c.category) for c in claims}
@@ -601,15 +612,29 @@ def apply_model(page: Page, codebook: Codebook) -> None:
             )
 
 
-def code_document(doc: str, text: str, codebook: Codebook) -> list[tuple[dict, str, list[Claim]]]:
-    """Every sentence of a document with why it carries no claim ("" when it
-    may) and its claims, attributed. The rules read the page; the codebook's
-    learned coder, when it has one, decides the categories. Every command
-    codes through here: :func:`extract_document` and :mod:`analysis.explain`
-    both read this."""
-    page = read_page(doc, text, codebook)
+Coding = list[tuple[dict, str, list[Claim]]]
+
+
+def code_documents(items: list[tuple[str, str]], codebook: Codebook) -> list[Coding]:
+    """Every sentence of each (doc, text) with why it carries no claim (""
+    when it may) and its claims, attributed. The rules read each page; the
+    codebook's learned coder, when it has one, adds what the cues missed.
+    Every command codes through here: :func:`extract_documents` and
+    :mod:`analysis.explain` both read this."""
+    pages = [read_page(doc, text, codebook) for doc, text in items]
     if codebook.model is not None:
-        apply_model(page, codebook)
+        apply_model(pages, codebook)
+    return [attribute(page, text, codebook) for page, (_, text) in zip(pages, items, strict=True)]
+
+
+def code_document(doc: str, text: str, codebook: Codebook) -> Coding:
+    """:func:`code_documents` of one document."""
+    return code_documents([(doc, text)], codebook)[0]
+
+
+def attribute(page: Page, text: str, codebook: Codebook) -> Coding:
+    """Each claim's procedures and conditions from its context where the
+    sentence names none: list label, lead-in, section heading, document."""
 
     def named(procs: list[Mention], conds: list[Mention], attr: str) -> list[str]:
         if attr == "procedures":
@@ -652,12 +677,25 @@ def code_document(doc: str, text: str, codebook: Codebook) -> list[tuple[dict, s
     return coded
 
 
+def extract_documents(items: list[tuple[str, str]], codebook: Codebook) -> list[list[dict]]:
+    """Claim rows of each (doc, text) (see the module docstring)."""
+    return [
+        claim_rows(doc, coding, codebook)
+        for (doc, _), coding in zip(items, code_documents(items, codebook), strict=True)
+    ]
+
+
 def extract_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
     """Claim rows of one document (see the module docstring)."""
+    return extract_documents([(doc, text)], codebook)[0]
+
+
+def claim_rows(doc: str, coding: Coding, codebook: Codebook) -> list[dict]:
+    """The claims table's rows of one coded document."""
     model = codebook.model
     model_version, model_sha256 = (model.version, model.sha256) if model else ("rules", "")
     rows = []
-    for s, _, claims in code_document(doc, text, codebook):
+    for s, _, claims in coding:
         base = s["body_start"]
         for claim in claims:
             # A learned claim with no cue of its own rests on its whole sentence.
@@ -692,7 +730,9 @@ def extract_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
 
 def extract(documents: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """Claims table of every document (see the module docstring)."""
+    items = list(zip(documents["doc"], documents["text"], strict=True))
     rows: list[dict] = []
-    for doc, text in zip(documents["doc"], documents["text"], strict=True):
-        rows.extend(extract_document(doc, text, codebook))
+    for start in range(0, len(items), BATCH):
+        for doc_rows in extract_documents(items[start : start + BATCH], codebook):
+            rows.extend(doc_rows)
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)

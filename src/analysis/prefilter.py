@@ -53,7 +53,25 @@ def _heads(seq: list, acc: str) -> set[str] | None:
         low, _, item = av
         once = _heads(list(item) + rest, acc)
         return once if low >= 1 else _union([once, _heads(rest, acc)])
+    if op is C.IN:  # a small set of characters ("[1-9]"): each is a head
+        chars = _set_chars(av)
+        if chars is not None:
+            return _union(_heads(rest, acc + c) for c in chars)
     return {acc} if acc else None  # a class, any character, ...: the head ends
+
+
+def _set_chars(items: list) -> set[str] | None:
+    """The characters of a parsed character set, or None for a negated,
+    categorised or large one."""
+    chars: set[str] = set()
+    for op, av in items:
+        if op is C.LITERAL:
+            chars.add(chr(av).lower())
+        elif op is C.RANGE and av[1] - av[0] < 16:
+            chars.update(chr(c).lower() for c in range(av[0], av[1] + 1))
+        else:
+            return None
+    return chars
 
 
 def _union(parts) -> set[str] | None:
