@@ -526,6 +526,11 @@ def page_features(page: Page, codebook: Codebook) -> pd.DataFrame:
             {
                 "text": masked(body, procs, conds),
                 "context": page.sentences[c]["sentence"] if c >= 0 else "",
+                "neighbours": " ".join(
+                    page.sentences[k]["sentence"]
+                    for k in (i - 1, i + 1)
+                    if 0 <= k < len(page.sentences) and k != c
+                ),
                 "cues": cues,
             }
         )

@@ -11,6 +11,8 @@ text       the sentence with every procedure name replaced by ``xproc`` and
 context    the line the sentence continues: the list lead-in of a list item
            ("Side effects include:"), or the heading right above it ("Risks
            & complications" over "Low"); "" when there is none
+neighbours the sentences right before and after it (but its context), whose
+           words weigh less: a caveat or a list continues its neighbours' topic
 cues       the codebook's view as binary features: the kind of line (text,
            list item, heading, ...), the cue families that fired in the
            sentence and in its lead-in, the categories the rules coded,
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-FEATURE_COLUMNS = ["text", "context", "cues"]
+FEATURE_COLUMNS = ["text", "context", "neighbours", "cues"]
 # Kinds of line the learned coder decides on. Headings are among them: a bare
 # list item or a table cell looks like a heading to the segmenter, and the
 # model learns from the layout which ones carry claims.
