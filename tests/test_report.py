@@ -6,6 +6,8 @@ import json
 import re
 import shutil
 
+import pandas as pd
+
 from analysis import config
 from analysis.report import build_reports
 
@@ -88,3 +90,35 @@ def test_images_are_written_as_png_and_svg(tmp_path):
     assert (tmp_path / "out" / "images" / "overview" / "heatmaps.png").read_bytes()[
         :4
     ] == b"\x89PNG"
+
+
+def test_pages_have_titles_navigation_and_one_plotly_for_the_folder(report_run):
+    run = report_run
+    assets = list((run.out / "assets").glob("plotly-*.min.js"))
+    assert len(assets) == 1
+    for job in run.jobs.itertuples():
+        html = (run.out / job.html).read_text()
+        assert f"<title>{job.title} · claimscope</title>" in html
+        assert 'href="index.html"' in html and 'href="overview.html"' in html
+        assert f'src="assets/{assets[0].name}"' in html
+        assert (run.out / job.html).stat().st_size < 5_000_000  # no plotly.js inside
+
+
+def test_a_notebook_given_claims_never_shows_the_bundled_corpus(tmp_path):
+    from analysis.report import load_documents, load_problems
+    from analysis.tables import write_table
+
+    claims = tmp_path / "claims.csv"
+    rows = {"doc": ["mine.txt", "mine.txt"], "sentence": ["a", "b"], "type": ["risk", "risk"]}
+    write_table(pd.DataFrame(rows), claims)
+    documents = load_documents("", str(claims))
+    assert list(documents["doc"]) == ["mine.txt"]
+    assert load_problems("", str(claims)).empty
+
+
+def test_a_deep_dive_pair_may_be_named_by_synonym_or_label():
+    from analysis.report import check_pair
+
+    assert check_pair("Micro-needling", "eczema") == ("microneedling", "atopic_dermatitis")
+    assert check_pair("Chemical peel", "Acne scars") == ("chemical_peel", "acne_scars")
+    assert check_pair("ipl", "") == ("ipl", "")

@@ -31,7 +31,7 @@ import analysis
 from analysis import config
 from analysis.cache import extract_corpus
 from analysis.codebook import Codebook, load_codebook
-from analysis.corpus import load_corpus
+from analysis.corpus import PROBLEM_COLUMNS, load_corpus
 from analysis.counts import count_claims, pairs
 from analysis.tables import read_table, write_table, write_text
 
@@ -79,26 +79,43 @@ def load_claims(claims_path: str = "", codebook_path: str = "") -> pd.DataFrame:
     return extract_corpus(config.CORPUS, codebook)[0]
 
 
-def check_pair(procedure: object, condition: object, codebook_path: str = "") -> None:
-    """Refuse a deep-dive pair that is not of the codebook, listing the ids."""
+def check_pair(procedure: object, condition: object, codebook_path: str = "") -> tuple[str, str]:
+    """The canonical ids of a deep-dive pair, given as ids, labels or
+    synonyms ("eczema"); refuse one the codebook does not know, listing the ids."""
     for name, value in (("procedure", procedure), ("condition", condition)):
         if not isinstance(value, str):
             raise TypeError(
                 f"parameter {name} must be a string (an id of the codebook), "
                 f"got {type(value).__name__} {value!r}"
             )
-    codebook = load_codebook(codebook_path or config.CODEBOOK, check_patterns=False)
-    if procedure not in codebook.procedures.labels:
-        raise ValueError(
-            f"unknown procedure {procedure!r}; valid ids: "
-            + ", ".join(sorted(codebook.procedures.labels))
-        )
-    if condition and condition not in codebook.conditions.labels:
-        raise ValueError(
-            f"unknown condition {condition!r}; valid ids: "
-            + ", ".join(sorted(codebook.conditions.labels))
-            + ', or "" for claims about no particular condition'
-        )
+    codebook = load_codebook(codebook_path or config.CODEBOOK, check_patterns=False, model=None)
+    ids = []
+    for name, value, lexicon, extra in (
+        ("procedure", procedure, codebook.procedures, ""),
+        ("condition", condition, codebook.conditions, ', or "" for no particular condition'),
+    ):
+        if name == "condition" and not value:
+            ids.append("")
+            continue
+        found = _canonical(str(value), lexicon)
+        if found is None:
+            raise ValueError(
+                f"unknown {name} {value!r}; valid ids: " + ", ".join(sorted(lexicon.labels)) + extra
+            )
+        ids.append(found)
+    return ids[0], ids[1]
+
+
+def _canonical(value: str, lexicon) -> str | None:
+    """The id of ``value`` (an id, a label or a synonym), or None."""
+    if value in lexicon.labels:
+        return value
+    try:
+        return lexicon.canonical(value)
+    except KeyError:
+        pass
+    labels = {label.lower(): i for i, label in lexicon.labels.items()}
+    return labels.get(value.lower())
 
 
 def check_paths(**paths: object) -> None:
@@ -108,17 +125,26 @@ def check_paths(**paths: object) -> None:
             raise TypeError(f"parameter {name} must be a path (a string), got {value!r}")
 
 
-def load_problems(problems_path: str = "") -> pd.DataFrame:
-    """The skipped or repaired documents of the run; the bundled corpus's when empty."""
+def load_problems(problems_path: str = "", claims_path: str = "") -> pd.DataFrame:
+    """The skipped or repaired documents of the run. Empty paths: the bundled
+    corpus's, unless the claims come from a file of their own (then none are
+    known: the bundled corpus's would be another corpus's)."""
     if problems_path:
         return read_table(problems_path)
+    if claims_path:
+        return pd.DataFrame(columns=PROBLEM_COLUMNS)
     return load_corpus(config.CORPUS)[1]
 
 
-def load_documents(documents_path: str = "") -> pd.DataFrame:
-    """Documents (without text) for a notebook; the bundled corpus when empty."""
+def load_documents(documents_path: str = "", claims_path: str = "") -> pd.DataFrame:
+    """Documents (without text) for a notebook. Empty paths: the bundled
+    corpus; given only a claims file, the documents that file names (an
+    article with no claim is then unknown), never the bundled corpus's."""
     if documents_path:
         return read_table(documents_path)
+    if claims_path:
+        docs = read_table(claims_path)["doc"].astype(str).drop_duplicates()
+        return pd.DataFrame({"doc": docs, "title": docs}).reset_index(drop=True)
     documents, _ = load_corpus(config.CORPUS)
     return documents.drop(columns="text")
 
@@ -159,7 +185,7 @@ def plan_jobs(
 TEMPLATES = Path(__file__).parent / "templates" / "nbconvert"
 
 
-def export_html(notebook_path: Path, html_path: Path) -> None:
+def export_html(notebook_path: Path, html_path: Path, title: str = "") -> None:
     """The executed notebook as an HTML page that opens offline: outputs
     only (no code, no prompts), no CDN scripts, and plotly.js loaded from
     ``assets/`` beside the page, written once per report folder (a page
@@ -177,6 +203,7 @@ def export_html(notebook_path: Path, html_path: Path) -> None:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     nb = nbformat.read(notebook_path, as_version=4)
+    nb.metadata["title"] = f"{title} · claimscope" if title else "claimscope"
     body, _ = exporter.from_notebook_node(nb, resources={"plotly_src": asset})
     write_text(html_path, body)
 
@@ -197,7 +224,7 @@ def run_job(job: dict, notebooks: Path, out: Path, kernel: str) -> tuple[str, st
             cwd=str(notebooks),
             extra_arguments=list(config.KERNEL_ARGS),
         )
-        export_html(executed, out / f"{job['name']}.html")
+        export_html(executed, out / f"{job['name']}.html", job.get("title", ""))
     except Exception as exc:  # one failing report must not sink the batch
         message = str(exc).strip().splitlines()
         return "failed", f"{type(exc).__name__}: {message[-1] if message else ''}"
