@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis import config
+from analysis.cli import main
 from analysis.codebook import CodebookError, load_codebook
 from analysis.corpus import CorpusError, decode, load_corpus
 from analysis.extract import extract
@@ -245,3 +246,52 @@ def test_a_killed_run_leaves_the_previous_output_intact(tmp_path):
     proc.wait()
     assert out.read_bytes() == before
     assert len(pd.read_parquet(out)) > 0
+
+
+def test_lone_surrogates_and_names_that_are_not_utf8_are_repaired(tmp_path, capsys):
+    """Half an emoji in a scraped row and a Latin-1 file name are repaired
+    and reported; every other document is still extracted and written."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "rows.jsonl").write_text(
+        '{"id": "r1", "text": "Microneedling can cause redness \\ud83d in rosacea."}\n'
+    )
+    name = os.fsdecode(b"caf\xe9.txt")
+    (corpus / name).write_text("Lasers can cause swelling in rosacea.\n")
+    (corpus / "good.txt").write_text("IPL can cause blistering.\n")
+    out = tmp_path / "claims.csv"
+    assert main(["extract", str(corpus), "--out", str(out)]) == 0
+    claims = pd.read_csv(out)
+    assert {"good.txt", "caf\ufffd.txt"} <= set(claims["doc"])
+    assert claims["sentence"].str.contains("\ufffd").any()
+    err = capsys.readouterr().err
+    assert "lone surrogates" in err and "not UTF-8" in err
+    assert main(["explain", str(corpus)]) == 0
+
+
+def test_sentence_splitting_reads_each_character_a_bounded_number_of_times(monkeypatch):
+    """A long line whose end marks are followed by lower case (chat or
+    lower-cased text) is split in linear time: the characters the splitter
+    reads grow with the line, not with its square."""
+    from analysis import segment
+
+    scanned = []
+    real = segment.re.search
+
+    def counting(pattern, string, *args, **kwargs):
+        scanned.append(len(string))
+        return real(pattern, string, *args, **kwargs)
+
+    monkeypatch.setattr(segment.re, "search", counting)
+    for n in (20_000, 80_000):
+        scanned.clear()
+        segment.split_line(("it works. so does this. " * n)[:n])
+        assert sum(scanned) <= 60 * n, (n, sum(scanned))
+
+
+def test_explain_makes_control_characters_visible(tmp_path, capsys):
+    doc = tmp_path / "a.txt"
+    doc.write_text("Microneedling can cause redness \x1b[2J\x1b]0;x\x07 in rosacea.\n")
+    assert main(["explain", str(doc)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\\u001b[2J" in out

@@ -48,10 +48,12 @@ def _load_codebook(args: argparse.Namespace, check_patterns: bool = True):
 
 
 def _print_problems(problems) -> None:
+    from analysis.explain import visible
+
     if len(problems):
         print(f"skipped {len(problems)} file(s) or row(s):", file=sys.stderr)
         for p in problems.itertuples():
-            print(f"  {p.doc}: {p.problem} ({p.action})", file=sys.stderr)
+            print(visible(f"  {p.doc}: {p.problem} ({p.action})"), file=sys.stderr)
 
 
 def cmd_extract(args: argparse.Namespace) -> int:

@@ -48,6 +48,9 @@ BOMS = (
 WORDS = re.compile(r"[^\W\d_]{2,}(?:\s+[^\W\d_]{2,}){2,}")  # three words in a row
 
 DOCUMENT_COLUMNS = ["doc", "title", "text", "sha256", "source"]
+# Lone UTF-16 surrogates: in scraped text (half an emoji) and in file names
+# that are not UTF-8 (Python's surrogateescape); no encoder writes them.
+SURROGATES = re.compile("[\ud800-\udfff]")
 PROBLEM_COLUMNS = ["doc", "problem", "action"]
 
 
@@ -56,7 +59,7 @@ class CorpusError(ValueError):
 
 
 def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def corpus_files(root: Path) -> list[Path]:
@@ -226,9 +229,18 @@ def iter_documents(
     seen: dict[str, str] = {}
 
     def problem(doc: str, what: str, action: str = "skipped") -> None:
-        problems.append({"doc": doc, "problem": what, "action": action})
+        row = {"doc": doc, "problem": what, "action": action}
+        problems.append({k: SURROGATES.sub("\ufffd", v) for k, v in row.items()})
 
     def once(record: dict[str, str]) -> Iterator[dict[str, str]]:
+        if any(SURROGATES.search(record[k]) for k in ("doc", "title", "text")):
+            # half an emoji or a name in another encoding: nothing downstream
+            # could write it, so it is replaced and the document kept
+            record = {k: SURROGATES.sub("\ufffd", v) for k, v in record.items()}
+            record["sha256"] = sha256(record["text"])
+            problem(
+                record["doc"], "characters that are no text (lone surrogates) replaced", "repaired"
+            )
         first = seen.setdefault(record["sha256"], record["doc"])
         if first != record["doc"]:
             problem(record["doc"], f"same text as {first}", "skipped: counted once")
@@ -236,7 +248,9 @@ def iter_documents(
             yield record
 
     for path in corpus_files(root) if files is None else files:
-        rel = path.relative_to(root).as_posix()
+        rel = SURROGATES.sub("\ufffd", path.relative_to(root).as_posix())
+        if rel != path.relative_to(root).as_posix():
+            problem(rel, f"{rel}: the file name is not UTF-8; shown with \ufffd", "repaired")
         suffix = path.suffix.lower()
         if path.is_symlink() and not path.exists():
             problem(rel, f"{path}: broken link")

@@ -11,6 +11,8 @@ boilerplate, reference, describes a condition, no cue, ...).
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from analysis.codebook import Codebook
@@ -53,8 +55,21 @@ def explain_text(doc: str, text: str, codebook: Codebook, show_all: bool = False
 
 
 def explain_documents(documents: pd.DataFrame, codebook: Codebook, show_all: bool = False) -> str:
-    """Explanation of every document's coding (see the module docstring)."""
-    return "\n\n".join(
-        explain_text(doc, text, codebook, show_all)
-        for doc, text in zip(documents["doc"], documents["text"], strict=True)
+    """Explanation of every document's coding (see the module docstring),
+    with the corpus's control characters made visible: text printed to a
+    terminal cannot clear the screen, retitle it or hide a line."""
+    return visible(
+        "\n\n".join(
+            explain_text(doc, text, codebook, show_all)
+            for doc, text in zip(documents["doc"], documents["text"], strict=True)
+        )
     )
+
+
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters (escape sequences, bidirectional
+    overrides) shown as escapes; line breaks and tabs kept."""
+    return CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -97,6 +97,7 @@ BULLET = re.compile(r"^\s*(?:[-•*–·▪►✓]|\d+[.)])\s+")
 TERMINAL = ".!?:;…"
 MAX_HEADING_WORDS = 20
 MAX_SENTENCE_CHARS = 3000
+LOOK_BACK = 64  # characters read back from an end mark for the word it ends
 
 
 def split_line(line: str) -> list[tuple[int, int]]:
@@ -104,7 +105,9 @@ def split_line(line: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for match in END.finditer(line):
         end = match.end()
-        word = re.search(r"([\w.]+)[.!?…]+[\"'”’)\]]*$", line[start:end])
+        # the word before the end mark: a bounded look back keeps a long
+        # line with many unsplit end marks linear
+        word = re.search(r"([\w.]+)[.!?…]+[\"'”’)\]]*$", line[max(start, end - LOOK_BACK) : end])
         token = word.group(1).lower().rstrip(".") if word else ""
         if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
             continue
