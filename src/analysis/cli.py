@@ -25,13 +25,15 @@ from analysis import config
 from analysis.tables import TableFormatError
 
 
-def _codebook_option(parser: argparse.ArgumentParser) -> None:
+def _codebook_option(parser: argparse.ArgumentParser, model: bool = True) -> None:
     parser.add_argument(
         "--codebook",
         default=str(config.CODEBOOK),
         metavar="PATH",
         help="codebook YAML with synonyms, cues and rules (default: %(default)s)",
     )
+    if not model:
+        return
     parser.add_argument(
         "--model",
         default=str(config.MODEL),
@@ -460,12 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="where to write the model (PATH.joblib and PATH.json); pass it as --model",
     )
-    p.add_argument(
-        "--codebook",
-        default=str(config.CODEBOOK),
-        metavar="PATH",
-        help="codebook YAML (default: %(default)s)",
-    )
+    _codebook_option(p, model=False)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("export-qdpx", help="write the coding as a REFI-QDA project (.qdpx)")

@@ -32,7 +32,7 @@ from analysis import config
 from analysis.cache import extract_corpus
 from analysis.codebook import Codebook, load_codebook
 from analysis.corpus import PROBLEM_COLUMNS, load_corpus
-from analysis.counts import count_claims, pairs
+from analysis.counts import count_claims, general_risk, pairs
 from analysis.tables import read_table, write_table, write_text
 
 OVERVIEW = "overview.ipynb"
@@ -248,6 +248,14 @@ def write_index(run: ReportRun) -> Path:
     return write_text(run.out / "index.html", html)
 
 
+def general_risk_counts(claims: pd.DataFrame, procedure: str, docs) -> pd.DataFrame:
+    """Per document of ``docs``: its general risk claims about ``procedure``,
+    the only part of the other claims a deep dive shows."""
+    return pd.DataFrame(
+        {"doc": list(docs), "general_risk": [general_risk(claims, procedure, [d]) for d in docs]}
+    )
+
+
 def table_hash(*tables: pd.DataFrame) -> str:
     """A content hash of tables (their rows, not their index)."""
     h = hashlib.sha256()
@@ -340,7 +348,12 @@ def build_reports(
                 write_table(subset, data_dir / f"{job['name']}.evidence{suffix}")
         subsets[job["name"]] = subset
         if job["procedure"]:  # a deep dive shows its pair's claims and their documents
-            inputs = table_hash(subset, shown[shown["doc"].isin(subset["doc"])])
+            docs = subset["doc"].unique()
+            inputs = table_hash(
+                subset.drop(columns="rule"),  # what the page shows, not how it was decided
+                general_risk_counts(claims, job["procedure"], docs),
+                shown[shown["doc"].isin(docs)],
+            )
         else:
             inputs = table_hash(claims, shown, problems)
         prints[job["name"]] = fingerprint(job, notebooks, inputs)
