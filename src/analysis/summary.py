@@ -15,7 +15,7 @@ import html
 
 import pandas as pd
 
-from analysis.counts import TYPES, balance, claim_key, count_claims
+from analysis.counts import TYPES, balance, claim_key, count_claims, pair_mask
 
 EVIDENCE_COLUMNS = [
     "doc",
@@ -73,11 +73,24 @@ def headline(
         silent = silent.sort_values("benefit", ascending=False)
         quiet = [r for r in silent.itertuples() if r.general_risk == 0]
         covered = [r for r in silent.itertuples() if r.general_risk > 0]
-        if quiet:
-            names = ", ".join(_pair(r.procedure, r.condition) for r in quiet[:3])
+        for r in quiet[:3]:
+            docs = claims.loc[pair_mask(claims, r), "doc"]
+            others = claims[
+                (claims["procedure"] == r.procedure)
+                & (claims["type"] == "risk")
+                & ~claims["condition"].isin(["", r.condition])
+                & claims["doc"].isin(set(docs))
+            ]
+            n_other = int(claim_key(others).nunique()) if len(others) else 0
             text += (
-                f" No risk is stated for {names}, neither for the condition nor for the "
-                "procedure in general, in the articles that discuss it."
+                f" No risk is stated for {_pair(r.procedure, r.condition)}, neither for the "
+                "condition nor for the procedure in general, in the articles that discuss it"
+                + (
+                    f" (they state {_n(n_other, 'risk claim')} about "
+                    f"{r.procedure.replace('_', ' ')} for other conditions)."
+                    if n_other
+                    else "."
+                )
             )
         if covered:
             names = "; ".join(
