@@ -208,27 +208,36 @@ def export_html(notebook_path: Path, html_path: Path, title: str = "") -> None:
     write_text(html_path, body)
 
 
+# A kernel picks free TCP ports and binds them a moment later; two kernels
+# started at once can draw the same port, and one dies before it answers.
+KERNEL_START_RETRIES = 2
+
+
 def run_job(job: dict, notebooks: Path, out: Path, kernel: str) -> tuple[str, str]:
     """Execute one notebook and export it; (status, error)."""
     import papermill as pm
 
     executed = out / "notebooks" / f"{job['name']}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        pm.execute_notebook(
-            str(notebooks / job["notebook"]),
-            str(executed),
-            parameters=job["parameters"],
-            kernel_name=kernel,
-            progress_bar=False,
-            cwd=str(notebooks),
-            extra_arguments=list(config.KERNEL_ARGS),
-        )
-        export_html(executed, out / f"{job['name']}.html", job.get("title", ""))
-    except Exception as exc:  # one failing report must not sink the batch
-        message = str(exc).strip().splitlines()
-        return "failed", f"{type(exc).__name__}: {message[-1] if message else ''}"
-    return "ok", ""
+    for attempt in range(1 + KERNEL_START_RETRIES):
+        try:
+            pm.execute_notebook(
+                str(notebooks / job["notebook"]),
+                str(executed),
+                parameters=job["parameters"],
+                kernel_name=kernel,
+                progress_bar=False,
+                cwd=str(notebooks),
+                extra_arguments=list(config.KERNEL_ARGS),
+            )
+            export_html(executed, out / f"{job['name']}.html", job.get("title", ""))
+        except Exception as exc:  # one failing report must not sink the batch
+            if attempt < KERNEL_START_RETRIES and "Kernel died before replying" in str(exc):
+                continue  # two kernels drew the same free port: start it again
+            message = str(exc).strip().splitlines()
+            return "failed", f"{type(exc).__name__}: {message[-1] if message else ''}"
+        return "ok", ""
+    return "failed", "the kernel did not start"
 
 
 def write_index(run: ReportRun) -> Path:
