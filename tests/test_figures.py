@@ -36,3 +36,20 @@ def test_certainty_mix_and_table():
 def test_empty_claims_give_a_figure():
     empty = claims_table().iloc[0:0]
     assert figures.heatmaps(empty).layout.annotations
+
+
+def test_charts_show_the_codebooks_labels_not_ids():
+    from analysis.figures import category_bars, codebook_labels, heatmaps
+
+    claims = pd.DataFrame(
+        [
+            ("a", "s1", "benefit", "efficacy", "asserted", "microneedling", "atopic_dermatitis"),
+            ("a", "s2", "risk", "side_effects", "asserted", "microneedling", ""),
+        ],
+        columns=["doc", "sentence", "type", "category", "certainty", "procedure", "condition"],
+    )
+    labels = codebook_labels()
+    heat = heatmaps(claims, labels=labels).data[0]
+    assert "Eczema (atopic dermatitis)" in heat.x and "Microneedling" in heat.y
+    bars = category_bars(claims, labels=labels)
+    assert {"Side effects", "Efficacy"} <= {y for trace in bars.data for y in trace.y}

@@ -65,8 +65,25 @@ def show(fig: go.Figure, name: str, images_dir: str = "") -> go.Figure:
     return fig
 
 
-def pretty(value: str) -> str:
-    return GENERAL if value == "" else str(value).replace("_", " ")
+def pretty(value: str, labels: dict[str, str] | None = None) -> str:
+    """How an id is shown: its codebook label when ``labels`` has one."""
+    if value == "":
+        return GENERAL
+    return (labels or {}).get(value) or str(value).replace("_", " ")
+
+
+def codebook_labels(codebook_path: str = "") -> dict[str, str]:
+    """id -> label of the codebook's procedures, conditions and categories,
+    for the charts ("atopic_dermatitis" is shown as "Eczema (atopic dermatitis)")."""
+    from analysis import config
+    from analysis.codebook import load_codebook
+
+    codebook = load_codebook(codebook_path or config.CODEBOOK, check_patterns=False, model=None)
+    return {
+        **codebook.procedures.labels,
+        **codebook.conditions.labels,
+        **{c.id: c.label for c in codebook.categories},
+    }
 
 
 def _empty(title: str) -> go.Figure:
@@ -85,7 +102,9 @@ def heatmap(claims: pd.DataFrame, claim_type: str) -> go.Figure:
     return heatmaps(claims, types=(claim_type,))
 
 
-def heatmaps(claims: pd.DataFrame, types: tuple[str, ...] = TYPES) -> go.Figure:
+def heatmaps(
+    claims: pd.DataFrame, types: tuple[str, ...] = TYPES, labels: dict[str, str] | None = None
+) -> go.Figure:
     """Procedure x condition heatmaps, one per type, switchable with buttons."""
     title = "Claims per procedure and condition"
     if claims.empty:
@@ -103,8 +122,8 @@ def heatmaps(claims: pd.DataFrame, types: tuple[str, ...] = TYPES) -> go.Figure:
         fig.add_trace(
             go.Heatmap(
                 z=m.values,
-                x=[pretty(c) for c in conditions],
-                y=[pretty(p) for p in procedures],
+                x=[pretty(c, labels) for c in conditions],
+                y=[pretty(p, labels) for p in procedures],
                 customdata=d.values,
                 text=m.values,
                 texttemplate="%{text}",
@@ -152,7 +171,9 @@ def heatmaps(claims: pd.DataFrame, types: tuple[str, ...] = TYPES) -> go.Figure:
 
 
 def category_bars(
-    claims: pd.DataFrame, title: str = "Benefits versus risks and caveats"
+    claims: pd.DataFrame,
+    title: str = "Benefits versus risks and caveats",
+    labels: dict[str, str] | None = None,
 ) -> go.Figure:
     """Diverging bars: benefit categories to the right, risks and caveats to the left."""
     if claims.empty:
@@ -167,7 +188,7 @@ def category_bars(
         fig.add_trace(
             go.Bar(
                 x=sign * sub["claims"],
-                y=[pretty(c) for c in sub["category"]],
+                y=[pretty(c, labels) for c in sub["category"]],
                 customdata=sub[["claims", "articles"]].values,
                 orientation="h",
                 name=t,
@@ -189,7 +210,9 @@ def category_bars(
 
 
 def balance_chart(
-    claims: pd.DataFrame, title: str = "Benefit and risk balance per pair"
+    claims: pd.DataFrame,
+    title: str = "Benefit and risk balance per pair",
+    labels: dict[str, str] | None = None,
 ) -> go.Figure:
     """Per procedure x condition: benefit, risk and uncertainty claims side
     by side; hover gives the risk share and the hedged share."""
@@ -197,7 +220,7 @@ def balance_chart(
         return _empty(title)
     bal = balance(claims).sort_values(["benefit", "risk"])
     labels = [
-        f"{pretty(p)} × {pretty(c)}"
+        f"{pretty(p, labels)} × {pretty(c, labels)}"
         for p, c in zip(bal["procedure"], bal["condition"], strict=True)
     ]
     fig = go.Figure()
