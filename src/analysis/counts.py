@@ -111,16 +111,33 @@ def pair_mask(claims: pd.DataFrame, row: object) -> pd.Series:
     return (claims["procedure"] == row.procedure) & (claims["condition"] == row.condition)
 
 
+def risks_of(claims: pd.DataFrame, procedure: str, docs=None) -> pd.DataFrame:
+    """The risk claims about ``procedure`` (in ``docs``, when given)."""
+    mask = (claims["procedure"] == procedure) & (claims["type"] == "risk")
+    if docs is not None:
+        mask &= claims["doc"].isin(set(docs))
+    return claims[mask]
+
+
+def n_claims(claims: pd.DataFrame) -> int:
+    """Distinct claims of a claims table (see the module docstring)."""
+    return int(claim_key(claims).nunique()) if len(claims) else 0
+
+
 def general_risk(claims: pd.DataFrame, procedure: str, docs: pd.Series | list[str]) -> int:
     """Risk claims about ``procedure`` with no particular condition, in ``docs``:
     a general risk applies to every condition an article discusses it for."""
-    general = claims[
-        (claims["procedure"] == procedure)
-        & (claims["condition"] == "")
-        & (claims["type"] == "risk")
-        & claims["doc"].isin(set(docs))
-    ]
-    return int(claim_key(general).nunique()) if len(general) else 0
+    risks = risks_of(claims, procedure, docs)
+    return n_claims(risks[risks["condition"] == ""])
+
+
+def other_risk(
+    claims: pd.DataFrame, procedure: str, condition: str, docs: pd.Series | list[str]
+) -> int:
+    """Risk claims about ``procedure`` for conditions other than ``condition``
+    (and not general), in ``docs``."""
+    risks = risks_of(claims, procedure, docs)
+    return n_claims(risks[~risks["condition"].isin(["", condition])])
 
 
 def document_profile(
@@ -193,12 +210,8 @@ def article_shares(claims: pd.DataFrame, level: str = "procedure") -> pd.DataFra
         for t in TYPES:
             making = set(group.loc[group["type"] == t, "doc"])
             if t == "risk" and level == "pair":
-                general = claims[
-                    (claims["procedure"] == row["procedure"])
-                    & (claims["condition"] == "")
-                    & (claims["type"] == "risk")
-                ]
-                making |= set(general["doc"]) & docs
+                risks = risks_of(claims, row["procedure"], docs)
+                making |= set(risks.loc[risks["condition"] == "", "doc"])
             low, high = wilson(len(making), len(docs))
             row |= {
                 f"{t}_articles": len(making),

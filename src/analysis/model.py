@@ -168,7 +168,7 @@ def probabilities(model: Model, features: pd.DataFrame) -> np.ndarray:
     logistic regression, as its ``predict_proba`` gives it."""
     if features.empty:
         return np.zeros((0, len(model.labels)))
-    return _sigmoid(transform(model, features) @ model.weights + model.bias)
+    return decide(model, features)[0]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import html
 
 import pandas as pd
 
-from analysis.counts import TYPES, balance, claim_key, count_claims, pair_mask
+from analysis.counts import TYPES, balance, claim_key, count_claims, other_risk, pair_mask
 
 EVIDENCE_COLUMNS = [
     "doc",
@@ -75,13 +75,7 @@ def headline(
         covered = [r for r in silent.itertuples() if r.general_risk > 0]
         for r in quiet[:3]:
             docs = claims.loc[pair_mask(claims, r), "doc"]
-            others = claims[
-                (claims["procedure"] == r.procedure)
-                & (claims["type"] == "risk")
-                & ~claims["condition"].isin(["", r.condition])
-                & claims["doc"].isin(set(docs))
-            ]
-            n_other = int(claim_key(others).nunique()) if len(others) else 0
+            n_other = other_risk(claims, r.procedure, r.condition, docs)
             text += (
                 f" No risk is stated for {_pair(r.procedure, r.condition)}, neither for the "
                 "condition nor for the procedure in general, in the articles that discuss it"

@@ -15,8 +15,9 @@ code, and optionally a sources table naming each article's address (the
 - the model fitted on everything, with a manifest recording the inputs'
   hashes, the threshold and the cross-validated figures.
 
-Training is reproducible: the same inputs give the same model bytes' worth
-of predictions (fixed seed, sorted inputs, a deterministic solver).
+Training is reproducible: the same inputs give the same model, the same
+content hash and the same predictions (fixed seed, sorted inputs, a
+deterministic solver).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import pandas as pd
 
 from analysis.codebook import Codebook
 from analysis.corpus import iter_documents
-from analysis.extract import label_of, page_features, read_page
+from analysis.extract import extract, label_of, page_features, read_page
 from analysis.features import FEATURE_COLUMNS
 from analysis.model import Model, build_pipeline, from_pipeline, probabilities, save_model
 from analysis.validate import agreement, align, norm, read_coding, to_coding
@@ -199,13 +200,12 @@ def cross_validate(training: Training, codebook: Codebook) -> CrossValidation:
     for group in groups:
         coder = replace(codebook, model=replace(fitted[group], threshold=threshold))
         docs = sorted(table.loc[table["group"] == group, "doc"].unique())
-        claims = [_claims(doc, training.texts[doc], coder) for doc in docs]
-        pred = to_coding(pd.concat(claims, ignore_index=True), group)
+        documents = pd.DataFrame({"doc": docs, "text": [training.texts[d] for d in docs]})
+        pred = to_coding(extract(documents, coder), group)
         gold = training.gold[training.gold["doc"].isin(docs)]
         result = agreement(gold, pred)
         preds.append(pred)
-        rules = [_claims(doc, training.texts[doc], replace(codebook, model=None)) for doc in docs]
-        rules_preds.append(to_coding(pd.concat(rules, ignore_index=True), group))
+        rules_preds.append(to_coding(extract(documents, replace(codebook, model=None)), group))
         baseline = agreement(gold, rules_preds[-1])
         rows.append(
             {
@@ -227,12 +227,6 @@ def cross_validate(training: Training, codebook: Codebook) -> CrossValidation:
         pooled.disagreements,
         rules_pooled.scores,
     )
-
-
-def _claims(doc: str, text: str, codebook: Codebook) -> pd.DataFrame:
-    from analysis.extract import CLAIM_COLUMNS, extract_document
-
-    return pd.DataFrame(extract_document(doc, text, codebook), columns=CLAIM_COLUMNS)
 
 
 FIGURES = {
