@@ -36,10 +36,14 @@ from pathlib import Path
 
 from analysis import config
 from analysis.codebook import load_codebook
-from analysis.corpus import corpus_files, read_text
+from analysis.corpus import corpus_files, decode
 from analysis.prefilter import literal_heads
 
 WORDS_PER_DOC = 1000
+
+
+def read_text(path: Path) -> str:
+    return decode(path.read_bytes(), path)[0]
 
 
 def generate(root: Path, n_docs: int, seed: int = 13) -> None:

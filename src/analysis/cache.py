@@ -27,7 +27,7 @@ import pandas as pd
 
 import analysis
 from analysis.codebook import Codebook
-from analysis.corpus import DOCUMENT_COLUMNS, PROBLEM_COLUMNS, iter_documents
+from analysis.corpus import PROBLEM_COLUMNS, documents_table, iter_documents
 from analysis.extract import BATCH, CLAIM_COLUMNS, extract_documents
 from analysis.tables import write_text
 
@@ -59,18 +59,19 @@ def extract_corpus(
     cache: str | Path | None = None,
     files: list[Path] | None = None,
     keep_text: bool = False,
+    metadata: str | Path | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(claims, documents, problems) of the corpus at ``root`` (or of some of
     its ``files``), through the cache when one is given. The documents table
     leaves out ``text`` unless ``keep_text`` (for the commands that show or
-    segment the texts). Every command reaches claims through here: one
+    segment the texts); it carries the corpus's metadata columns (from
+    ``metadata``, default the corpus's ``metadata.csv``). Every command reaches claims through here: one
     reader, one deduplication, one coder and one cache key."""
     folder = Path(cache) / cache_key(codebook) if cache else None
     problems: list[dict[str, str]] = []
     documents: list[dict[str, str]] = []
     chunks: list[pd.DataFrame] = []
     rows: list[dict] = []
-    columns = [c for c in DOCUMENT_COLUMNS if keep_text or c != "text"]
     # Documents wait here, in corpus order, until BATCH of them need coding:
     # the learned coder decides a batch at once.
     pending: list[tuple[dict[str, str], list[dict] | None]] = []
@@ -86,8 +87,8 @@ def extract_corpus(
             rows.extend(cached)
         pending.clear()
 
-    for document in iter_documents(root, problems, files):
-        documents.append({k: document[k] for k in columns})
+    for document in iter_documents(root, problems, files, metadata):
+        documents.append({k: v for k, v in document.items() if keep_text or k != "text"})
         pending.append((document, _cached(folder, document)))
         if sum(c is None for _, c in pending) >= BATCH or len(pending) >= 4 * BATCH:
             flush()
@@ -98,7 +99,7 @@ def extract_corpus(
     chunks.append(pd.DataFrame(rows, columns=CLAIM_COLUMNS))
     return (
         pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0],
-        pd.DataFrame(documents, columns=columns),
+        documents_table(documents, text=keep_text),
         pd.DataFrame(problems, columns=PROBLEM_COLUMNS),
     )
 

@@ -18,10 +18,7 @@ MODEL = Path(__file__).resolve().parent / "models" / "coder"
 NOTEBOOKS = REPO / "notebooks"
 REPORTS = REPO / "reports"
 
-# File kinds the corpus loader reads, by suffix.
-TEXT_SUFFIXES = (".txt", ".md")
-HTML_SUFFIXES = (".html", ".htm")
-TABLE_SUFFIXES = (".jsonl", ".csv")
+# The file formats a corpus may hold are the readers of analysis.readers.READERS.
 # Column names tried, in order, for the text of a .jsonl/.csv corpus row.
 TEXT_COLUMNS = ("text", "body", "content", "article")
 # Among encodings that fit a non-UTF-8 file equally well, the ones English
@@ -29,6 +26,16 @@ TEXT_COLUMNS = ("text", "body", "content", "article")
 PREFERRED_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")
 ID_COLUMNS = ("doc", "id", "url", "name")
 TITLE_COLUMNS = ("title", "headline")
+# A packed file (.docx) that unpacks to more than this is refused (a zip bomb).
+MAX_UNPACKED_BYTES = 200_000_000
+
+# Article metadata (analysis.metadata): the corpus's own table, the column
+# naming each row's document, the corpus's own columns no metadata may
+# replace, and the columns read as dates.
+METADATA_FILES = ("metadata.csv", "metadata.tsv")
+METADATA_KEYS = ("doc", "file", "path")
+RESERVED_COLUMNS = ("doc", "text", "sha256", "source")
+DATE_COLUMNS = ("date", "published", "modified", "fetched")
 
 # Output formats of claims tables, by suffix.
 TABLE_FORMATS = (".csv", ".parquet", ".jsonl")
@@ -54,3 +61,7 @@ KERNEL_ARGS = (
     # the notebook itself reach papermill, not this log).
     "--IPKernelApp.log_level=CRITICAL",
 )
+
+# Group comparisons (analysis.compare, `analysis report --by COLUMN`): a group
+# of fewer articles than this is flagged as small (shown, never hidden).
+MIN_GROUP_ARTICLES = 5

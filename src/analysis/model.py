@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.errors import ModelError
+
 SEED = 0
 # Weight of the context's and the neighbours' words beside the sentence's
 # own, and the regularisation of every per-category regression (chosen on the
@@ -40,10 +42,6 @@ NEIGHBOUR_WEIGHT = 0.25
 C = 16.0
 # How many of the heaviest terms explain a learned decision.
 EXPLAIN_TERMS = 3
-
-
-class ModelError(ValueError):
-    """A model cannot be read or does not fit this codebook; the message names the file."""
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,12 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.codebook import CERTAINTIES, Codebook
+from analysis.errors import SheetError
 from analysis.segment import CLAIM_KINDS
 from analysis.validate import CODING_COLUMNS
 
 CODER_COLUMNS = ["type", "category", "certainty", "procedures", "conditions", "note"]
 SHEET_COLUMNS = ["sample_id", "doc", "start", "end", "sentence", *CODER_COLUMNS]
-
-
-class SheetError(ValueError):
-    """A coded sheet holds a value the codebook does not know."""
 
 
 def _allocate(sizes: pd.Series, n: int) -> pd.Series:

@@ -15,10 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import config
-
-
-class TableFormatError(ValueError):
-    """The file suffix names no supported table format."""
+from analysis.errors import TableFormatError
 
 
 def _check_suffix(path: Path) -> str:

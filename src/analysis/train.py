@@ -34,6 +34,7 @@ import pandas as pd
 
 from analysis.codebook import Codebook
 from analysis.corpus import iter_documents
+from analysis.errors import TrainingError
 from analysis.extract import extract, label_of, page_features, read_page
 from analysis.features import FEATURE_COLUMNS
 from analysis.model import Model, build_pipeline, from_pipeline, probabilities, save_model
@@ -42,10 +43,6 @@ from analysis.validate import agreement, align, norm, read_coding, to_coding
 FORMAT = "1"
 THRESHOLDS = np.round(np.arange(0.20, 0.81, 0.05), 2)
 TRAINING_COLUMNS = ["doc", "group", "sid", *FEATURE_COLUMNS, "labels"]
-
-
-class TrainingError(ValueError):
-    """Training inputs that do not fit together; the message says which."""
 
 
 @dataclass

@@ -1,0 +1,326 @@
+"""Readers: one function per file format, registered by suffix in :data:`READERS`.
+
+A reader takes a file's bytes, its path (for messages) and its name
+relative to the corpus root, and yields documents (dicts with ``doc,
+title, text, source`` and any metadata columns the file carries) or
+:class:`Problem` rows for what it skipped or repaired. It raises
+:class:`CorpusError` when the whole file is unreadable. Adding a format is
+one function and one entry of :data:`READERS`; :mod:`analysis.corpus` walks
+the folder, :mod:`analysis.explain` reads a single file through the same
+registry.
+
+- ``.txt``: text; ``.md``: text with optional YAML front matter (metadata);
+- ``.html``/``.htm``: the article found by trafilatura's extractor;
+- ``.pdf``: the text layer (pdfminer.six), lines joined into paragraphs;
+- ``.docx``: the paragraphs of a Word document (python-docx);
+- ``.csv``/``.jsonl``: one document per row with a text column; the other
+  columns are metadata.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from analysis import config
+from analysis.errors import CorpusError
+
+
+class Problem(NamedTuple):
+    """A row of the problems table: what was skipped or repaired, and where."""
+
+    doc: str
+    problem: str
+    action: str = "skipped"
+
+
+Document = dict[str, str]
+Reader = Callable[[bytes, Path, str], Iterator[Document | Problem]]
+
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+SENTENCE_END = tuple(".!?:;\"')]”’")
+FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def decode(data: bytes, path: Path) -> tuple[str, list[str]]:
+    """Text of a file's bytes and the repairs made: a BOM's encoding, else
+    UTF-8, else the encoding charset-normalizer detects; mojibake fixed."""
+    import ftfy
+
+    repairs = []
+    encoding = next((enc for bom, enc in BOMS if data.startswith(bom)), None)
+    if encoding is None and b"\x00" in data[:8192]:
+        raise CorpusError(f"{path}: binary file, not text")
+    try:
+        text = data.decode(encoding or "utf-8")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        candidates = from_bytes(data)
+        best = candidates.best()
+        if best is None:
+            raise CorpusError(f"{path}: binary or undecodable file, not text") from None
+        # Short texts fit several code pages equally well; among the best
+        # fits, take the one the corpus's language is usually written in.
+        best = next(
+            (
+                m
+                for m in candidates
+                if m.encoding in config.PREFERRED_ENCODINGS and m.chaos <= best.chaos
+            ),
+            best,
+        )
+        text = str(best)
+        repairs.append(f"not UTF-8: decoded as {best.encoding}")
+    fixed = ftfy.fix_encoding(text)  # mojibake only: quotes and widths stay as written
+    if fixed != text:
+        repairs.append("mojibake repaired")
+    return fixed, repairs
+
+
+def _decoded(data: bytes, path: Path, rel: str) -> Iterator[Problem | str]:
+    """The repairs of decoding as problems, then the text."""
+    text, repairs = decode(data, path)
+    for repair in repairs:
+        yield Problem(rel, f"{path}: {repair}", "repaired")
+    yield text
+
+
+def first_heading(text: str) -> str:
+    """The first line of a text when it reads as a title (no sentence end)."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line if len(line) <= 120 and line[-1] not in ".!?:" else ""
+    return ""
+
+
+def metadata_value(value: object) -> str:
+    """A metadata value as the text the documents table holds."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "; ".join(metadata_value(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value).strip()
+
+
+def document(rel: str, text: str, title: str = "", **metadata: object) -> Document:
+    """A document of ``rel``: its title, given or read off the text."""
+    record = {
+        "doc": rel,
+        "title": title or first_heading(text) or Path(rel).stem,
+        "text": text,
+        "source": rel,
+    }
+    for key, value in metadata.items():
+        record[str(key).strip()] = metadata_value(value)
+    return record
+
+
+def read_text(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
+    """A plain text file."""
+    *problems, text = _decoded(data, path, rel)
+    yield from problems
+    yield document(rel, text)
+
+
+def read_markdown(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
+    """A Markdown file; YAML front matter (``---`` lines) becomes metadata."""
+    import yaml
+
+    *problems, text = _decoded(data, path, rel)
+    yield from problems
+    match = FRONT_MATTER.match(text)
+    if match is None:
+        yield document(rel, text)
+        return
+    body = text[match.end() :]
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        yield Problem(rel, f"{path}: front matter is not YAML{line}; ignored", "repaired")
+        meta = {}
+    if not isinstance(meta, dict):
+        yield Problem(rel, f"{path}: front matter is not a mapping of names to values; ignored")
+        meta = {}
+    title = metadata_value(meta.pop("title", "")) if "title" in meta else ""
+    yield document(rel, body, title, **{str(k): v for k, v in meta.items()})
+
+
+def read_html(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
+    """An HTML page: the article text and title trafilatura finds."""
+    import trafilatura
+
+    *problems, html = _decoded(data, path, rel)
+    yield from problems
+    text = trafilatura.extract(
+        html,
+        include_comments=False,
+        include_tables=False,
+        include_links=False,
+        favor_precision=True,
+    )
+    if not text:
+        raise CorpusError(f"{path}: no article text found in the HTML")
+    meta = trafilatura.extract_metadata(html)
+    title = meta.title if meta is not None and meta.title else ""
+    yield document(rel, text, title)
+
+
+def read_pdf(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
+    """A PDF's text layer: pdfminer's text boxes are paragraphs, their lines
+    joined; a paragraph cut by a page break is joined again."""
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LAParams, LTTextBox, LTTextLine
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
+    try:
+        pages = list(extract_pages(io.BytesIO(data), laparams=LAParams()))
+    except (PDFPasswordIncorrect, PDFEncryptionError):
+        raise CorpusError(f"{path}: the PDF is encrypted; save a copy without a password") from None
+    except Exception as exc:  # pdfminer raises many kinds on a damaged file
+        raise CorpusError(f"{path}: not a readable PDF ({type(exc).__name__})") from None
+    paragraphs: list[str] = []
+    for page in pages:
+        for n, box in enumerate(b for b in page if isinstance(b, LTTextBox)):
+            lines = [line.get_text().strip() for line in box if isinstance(line, LTTextLine)]
+            text = re.sub(r"\s+", " ", " ".join(line for line in lines if line)).strip()
+            text = re.sub(r"(\w)- (\w)", r"\1-\2", text)  # a hyphen at a line's end
+            if not text:
+                continue
+            # a paragraph cut by a page break goes on in lower case
+            continued = n == 0 and paragraphs and not paragraphs[-1].endswith(SENTENCE_END)
+            if continued and text[0].islower():
+                paragraphs[-1] += " " + text
+                continue
+            paragraphs.append(text)
+    if not paragraphs:
+        raise CorpusError(
+            f"{path}: the PDF has no text layer (a scanned document?); "
+            "run OCR on it first (e.g. ocrmypdf)"
+        )
+    yield document(rel, "\n".join(paragraphs))
+
+
+def read_docx(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
+    """A Word document's paragraphs, one a line; its title from the document
+    properties or its first heading."""
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            size = sum(info.file_size for info in package.infolist())
+        if size > config.MAX_UNPACKED_BYTES:
+            raise CorpusError(
+                f"{path}: unpacks to {size:,} bytes, over the limit of "
+                f"{config.MAX_UNPACKED_BYTES:,}"
+            )
+        word = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
+        if isinstance(exc, CorpusError):
+            raise
+        raise CorpusError(
+            f"{path}: not a Word .docx file (an encrypted or older .doc file? "
+            "save it as .docx without a password)"
+        ) from None
+    lines = [p.text.strip() for p in word.paragraphs if p.text.strip()]
+    title = (word.core_properties.title or "").strip()
+    yield document(rel, "\n".join(lines), title)
+
+
+def _csv_rows(raw: str, rel: str) -> Iterator[tuple[int, dict] | Problem]:
+    """Rows of a CSV text; stops at bad quoting with a problem."""
+    reader = csv.reader(io.StringIO(raw, newline=""), strict=True)
+    try:
+        header = next(reader)
+        for row in reader:
+            if row:
+                yield reader.line_num, dict(zip(header, row, strict=False))
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        yield Problem(
+            f"{rel}#{reader.line_num}", f"line {reader.line_num}: {exc}; rest of file skipped"
+        )
+
+
+def _jsonl_rows(raw: str, rel: str) -> Iterator[tuple[int, dict] | Problem]:
+    for n, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Problem(f"{rel}#{n}", f"line {n} is not JSON: {exc.msg}")
+            continue
+        if not isinstance(row, dict):
+            yield Problem(f"{rel}#{n}", f"line {n} is not a JSON object")
+            continue
+        yield n, row
+
+
+def read_table(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
+    """A .csv or .jsonl file of documents, one a row: the first text column
+    of ``config.TEXT_COLUMNS``, an id and a title column when present; every
+    other column is metadata."""
+    *problems, raw = _decoded(data, path, rel)
+    yield from problems
+    rows = []
+    parse = _jsonl_rows if path.suffix.lower() == ".jsonl" else _csv_rows
+    for item in parse(raw, rel):
+        if isinstance(item, Problem):
+            yield item
+        else:
+            rows.append(item)
+    columns = list(dict.fromkeys(c for _, r in rows for c in r))
+    text_col = next((c for c in config.TEXT_COLUMNS if c in columns), None)
+    if text_col is None:
+        raise CorpusError(f"{path}: no text column; name one of {', '.join(config.TEXT_COLUMNS)}")
+    id_col = next((c for c in config.ID_COLUMNS if c in columns), None)
+    title_col = next((c for c in config.TITLE_COLUMNS if c in columns), None)
+    reserved = {text_col, id_col, title_col, *config.RESERVED_COLUMNS}
+    extra = [c for c in columns if c not in reserved]
+    for n, row in rows:
+        key = str(row.get(id_col) or n) if id_col else str(n)
+        doc = f"{rel}#{key}"
+        text = row.get(text_col)
+        if not isinstance(text, str) or not text.strip():
+            yield Problem(doc, f"row {n} has an empty `{text_col}`")
+            continue
+        title = str(row.get(title_col) or "") if title_col else ""
+        record = document(doc, text, title, **{c: row.get(c) for c in extra})
+        record["source"] = rel
+        yield record
+
+
+READERS: dict[str, Reader] = {
+    ".txt": read_text,
+    ".md": read_markdown,
+    ".html": read_html,
+    ".htm": read_html,
+    ".pdf": read_pdf,
+    ".docx": read_docx,
+    ".csv": read_table,
+    ".jsonl": read_table,
+}
