@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from analysis import config
+from analysis.errors import CodebookError
 from analysis.prefilter import Prefilter
 
 FLAGS = re.IGNORECASE
@@ -61,10 +62,6 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen[key] = line
         return super().construct_mapping(node, deep)
-
-
-class CodebookError(ValueError):
-    """The codebook cannot be used; the message names the file and the entry."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +138,8 @@ class Codebook:
     population: re.Pattern[str]
     population_after: re.Pattern[str]
     topic_share: float
+    # what a number in a claim's sentence measures -> its pattern (quantified claims)
+    quantities: tuple[tuple[str, re.Pattern[str]], ...]
     topic_min_mentions: dict[str, int]
     prefilter: Prefilter = field(repr=False, compare=False)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
@@ -371,6 +370,7 @@ def load_codebook(
         population=comp.compile(attr["population"], "attribution.population"),
         population_after=comp.compile(attr["population_after"], "attribution.population_after"),
         topic_share=float(attr.get("topic_share", 0.5)),
+        quantities=_quantities(raw.get("quantities") or {}, comp, p),
         topic_min_mentions={
             kind: int((attr.get("topic_min_mentions") or {}).get(kind, 3))
             for kind in ("procedures", "conditions")
@@ -379,6 +379,12 @@ def load_codebook(
         raw=raw,
         model=_model(model, {f"{c.type}/{c.id}" for c in categories}, p),
     )
+
+
+def _quantities(raw: Any, comp: _Compiler, path: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    if not isinstance(raw, dict):
+        raise CodebookError(f"{path}: quantities: expected a mapping of names to patterns")
+    return tuple((str(k), comp.compile(v, f"quantities.{k}")) for k, v in raw.items())
 
 
 def _any(triggers: tuple[Trigger, ...]) -> re.Pattern[str]:

@@ -40,6 +40,8 @@ cue               the text that fired (several cues joined by " | "); "" for
                   a category the learned coder found with no cue of its own
 cue_start/end     offsets of the first cue in the document text (the
                   sentence body, after any list label, when there is no cue)
+quantified        whether the sentence states a number for the effect
+quantity          that number as written ("40%", "1 in 10", "2 weeks"), or ""
 rule              how type, certainty and attribution were decided: the cue,
                   or for a learned decision its probability and the terms
                   that weighed most
@@ -77,6 +79,8 @@ CLAIM_COLUMNS = [
     "cue",
     "cue_start",
     "cue_end",
+    "quantified",
+    "quantity",
     "rule",
     "codebook_version",
     "codebook_sha256",
@@ -695,6 +699,14 @@ def extract_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
     return extract_documents([(doc, text)], codebook)[0]
 
 
+def quantity_of(sentence: str, codebook: Codebook) -> str:
+    """The first number the sentence states for an effect (a percentage, a
+    ratio, a count of patients, a size of effect, a duration: the
+    codebook's ``quantities``), or ""."""
+    found = [m for _, pattern in codebook.quantities if (m := pattern.search(sentence))]
+    return min(found, key=lambda m: (m.start(), -m.end())).group(0) if found else ""
+
+
 def claim_rows(doc: str, coding: Coding, codebook: Codebook) -> list[dict]:
     """The claims table's rows of one coded document."""
     model = codebook.model
@@ -702,6 +714,7 @@ def claim_rows(doc: str, coding: Coding, codebook: Codebook) -> list[dict]:
     rows = []
     for s, _, claims in coding:
         base = s["body_start"]
+        quantity = quantity_of(s["sentence"], codebook) if claims else ""
         for claim in claims:
             # A learned claim with no cue of its own rests on its whole sentence.
             first = min(claim.hits, key=lambda h: h.start, default=None)
@@ -723,6 +736,8 @@ def claim_rows(doc: str, coding: Coding, codebook: Codebook) -> list[dict]:
                             "cue": " | ".join(unique([h.text for h in claim.hits])),
                             "cue_start": cue_start,
                             "cue_end": cue_end,
+                            "quantified": bool(quantity),
+                            "quantity": quantity,
                             "rule": "; ".join(claim.why),
                             "codebook_version": codebook.version,
                             "codebook_sha256": codebook.sha256,
