@@ -1,7 +1,8 @@
 """The ``analysis`` command: extract claims, build reports, explain a coding.
 
     analysis extract CORPUS --out claims.csv
-    analysis report [--corpus DIR] [--out DIR]
+    analysis fetch ADDRESSES --out CORPUS
+    analysis report [--corpus DIR] [--out DIR] [--by COLUMN]
     analysis explain CORPUS [--doc NAME] [--all]
     analysis check-codebook [PATH]
     analysis sample CORPUS --n N --out sample.csv
@@ -43,6 +44,15 @@ def _codebook_option(parser: argparse.ArgumentParser, model: bool = True) -> Non
     )
 
 
+def _metadata_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--metadata",
+        metavar="FILE",
+        help="article metadata table (.csv or .tsv: a doc column, the document's path in the "
+        "corpus, and any columns); default: the corpus's own metadata.csv",
+    )
+
+
 def _load_codebook(args: argparse.Namespace, check_patterns: bool = True):
     from analysis.codebook import load_codebook
 
@@ -74,9 +84,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
             f"{n_docs} documents, {written} claim rows (codebook {codebook.version}) -> {args.out}/"
         )
         return 0
-    claims, documents, problems = extract_corpus(args.corpus, codebook, args.cache or None)
+    claims, documents, problems = extract_corpus(
+        args.corpus, codebook, args.cache or None, metadata=args.metadata or None
+    )
     _print_problems(problems)
     write_table(claims, args.out)
+    if args.documents:
+        write_table(documents, args.documents)
     print(
         f"{len(documents)} documents, {len(claims)} claim rows "
         f"(codebook {codebook.version}, {_coder(codebook)}) -> {args.out}"
@@ -101,6 +115,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         rebuild=args.rebuild,
         min_claims=args.min_claims,
+        by=args.by,
+        metadata=args.metadata or None,
     )
     _print_problems(run.problems)
     ok = run.jobs[run.jobs["status"] == "ok"]
@@ -278,6 +294,62 @@ def cmd_import_qdpx(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from analysis.fetch import fetch, read_addresses
+
+    for name in ("delay", "timeout"):
+        if getattr(args, name) < 0:
+            from analysis.errors import ParameterError
+
+            raise ParameterError(f"--{name} must be 0 or more seconds")
+    addresses = read_addresses(args.addresses)
+    fetched, problems = fetch(
+        addresses, args.out, delay=args.delay, timeout=args.timeout, retries=args.retries
+    )
+    _print_problems(problems)
+    print(
+        f"{len(fetched)} of {len(addresses)} addresses fetched this time, {len(problems)} failed "
+        f"(fetched again next time) -> {args.out}/ and {args.out}/metadata.csv"
+    )
+    return 0
+
+
+def add_fetch(sub) -> None:
+    p = sub.add_parser(
+        "fetch", help="download pages from a list of addresses into a corpus folder, politely"
+    )
+    p.add_argument(
+        "addresses",
+        metavar="ADDRESSES",
+        help="a text file of addresses (one a line), or a .csv/.tsv with a url column "
+        "whose other columns become the articles' metadata",
+    )
+    p.add_argument("--out", required=True, metavar="CORPUS", help="corpus folder to fill")
+    p.add_argument(
+        "--delay",
+        type=float,
+        default=config.FETCH_DELAY,
+        metavar="S",
+        help="seconds between two requests to one host (default: %(default)s)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=config.FETCH_TIMEOUT,
+        metavar="S",
+        help="seconds before a request is given up (default: %(default)s)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        choices=range(0, 6),
+        default=config.FETCH_RETRIES,
+        metavar="N",
+        help="retries after a time-out or a 429/5xx answer, with backoff (default: %(default)s)",
+    )
+    p.set_defaults(func=cmd_fetch)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="analysis",
@@ -287,7 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("extract", help="extract the claims of a corpus into a table")
     p.add_argument(
-        "corpus", metavar="CORPUS", help="folder of .txt, .md, .html, .jsonl or .csv files"
+        "corpus",
+        metavar="CORPUS",
+        help="folder of .txt, .md, .html, .pdf, .docx, .jsonl or .csv files",
     )
     p.add_argument(
         "--out",
@@ -321,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --engine dask: how many partitions (default: 4 per worker)",
     )
+    p.add_argument(
+        "--documents",
+        metavar="FILE",
+        help="also write the documents table (titles, hashes, metadata columns) here",
+    )
+    _metadata_option(p)
     _codebook_option(p)
     p.set_defaults(func=cmd_extract)
 
@@ -363,6 +443,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="a pair gets a deep-dive page when its articles make N claims about it "
         "(default: %(default)s; the overview shows every pair)",
     )
+    p.add_argument(
+        "--by",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="also compare groups of articles by this metadata column (a page per column; "
+        "repeat for more): shares of articles per group with intervals and a test",
+    )
+    _metadata_option(p)
     p.add_argument(
         "--rebuild",
         action="store_true",
@@ -465,6 +554,8 @@ def build_parser() -> argparse.ArgumentParser:
     _codebook_option(p, model=False)
     p.set_defaults(func=cmd_train)
 
+    add_fetch(sub)
+
     p = sub.add_parser("export-qdpx", help="write the coding as a REFI-QDA project (.qdpx)")
     p.add_argument("corpus", metavar="CORPUS", help="corpus folder")
     p.add_argument("--out", required=True, metavar="FILE", help="the .qdpx file to write")
@@ -480,26 +571,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from analysis.codebook import CodebookError
-    from analysis.corpus import CorpusError
-    from analysis.model import ModelError
-    from analysis.qdpx import QdpxError
-    from analysis.sample import SheetError
-    from analysis.train import TrainingError
+    from analysis.errors import ClaimscopeError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (
-        CodebookError,
-        CorpusError,
-        TableFormatError,
-        QdpxError,
-        SheetError,
-        ModelError,
-        TrainingError,
-        FileNotFoundError,
-    ) as exc:
+    except (ClaimscopeError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

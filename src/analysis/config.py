@@ -65,3 +65,15 @@ KERNEL_ARGS = (
 # Group comparisons (analysis.compare, `analysis report --by COLUMN`): a group
 # of fewer articles than this is flagged as small (shown, never hidden).
 MIN_GROUP_ARTICLES = 5
+
+# analysis fetch: seconds between two requests to one host, per-request
+# timeout, retries after a time-out or a 429/5xx answer (waiting BACKOFF,
+# then twice that, ...), the largest page kept, redirects followed, and the
+# longest Retry-After honoured.
+FETCH_DELAY = 2.0
+FETCH_TIMEOUT = 20.0
+FETCH_RETRIES = 2
+FETCH_BACKOFF = 2.0
+FETCH_MAX_BYTES = 20_000_000
+FETCH_MAX_REDIRECTS = 5
+FETCH_MAX_RETRY_AFTER = 60.0

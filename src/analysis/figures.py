@@ -361,3 +361,104 @@ def category_scores(scores: pd.DataFrame, title: str = "Agreement per category (
     )
     fig.update_layout(title=title, xaxis_range=[0, 1], height=max(360, 22 * len(f1) + 160))
     return fig
+
+
+GROUP_COLOURS = ("#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3")
+
+
+def group_shares_chart(
+    shares: pd.DataFrame,
+    by: str,
+    labels: dict[str, str] | None = None,
+    title: str = "Share of articles making each kind of claim, per group",
+) -> go.Figure:
+    """Per procedure (rows) and claim type (panels): each group's share of
+    articles with its 95 % interval (``shares`` from
+    :func:`analysis.compare.group_shares`). A small group's marker is hollow."""
+    from plotly.subplots import make_subplots
+
+    if shares.empty:
+        return _empty(title)
+    order = sorted(shares["procedure"].unique(), key=lambda p: (p != "", p))
+    names = {p: "all procedures" if p == "" else pretty(p, labels) for p in order}
+    fig = make_subplots(
+        rows=1, cols=len(TYPES), shared_yaxes=True, subplot_titles=[f"{t}" for t in TYPES]
+    )
+    groups = list(dict.fromkeys(shares["group"]))
+    for g, group in enumerate(groups):
+        mine = (
+            shares[shares["group"] == group]
+            .set_index("procedure")
+            .reindex(order)
+            .dropna(subset=["articles"])
+        )
+        colour = GROUP_COLOURS[g % len(GROUP_COLOURS)]
+        for col, t in enumerate(TYPES, 1):
+            share = mine[f"{t}_share"]
+            fig.add_trace(
+                go.Scatter(
+                    x=share * 100,
+                    y=[names[p] for p in mine.index],
+                    mode="markers",
+                    name=f"{by} = {group}",
+                    legendgroup=group,
+                    showlegend=col == 1,
+                    marker={
+                        "color": colour,
+                        "size": 10,
+                        "symbol": [
+                            "circle-open" if s else "circle" for s in mine["small"].astype(bool)
+                        ],
+                    },
+                    error_x={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": (mine[f"{t}_high"] - share) * 100,
+                        "arrayminus": (share - mine[f"{t}_low"]) * 100,
+                        "color": colour,
+                    },
+                    customdata=list(
+                        zip(
+                            mine[f"{t}_articles"].astype(int),
+                            mine["articles"].astype(int),
+                            strict=True,
+                        )
+                    ),
+                    hovertemplate=f"{html.escape(str(group))}: %{{customdata[0]}} of "
+                    "%{customdata[1]} articles (%{x:.0f} %)<extra>%{y}</extra>",
+                ),
+                row=1,
+                col=col,
+            )
+            fig.update_xaxes(range=[-2, 102], title_text="% of articles", row=1, col=col)
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(
+        title=title,
+        height=max(320, 60 + 36 * len(order)),
+        legend={"orientation": "h", "y": -0.15},
+    )
+    return fig
+
+
+def over_time_chart(table: pd.DataFrame, title: str = "Claims per article over time") -> go.Figure:
+    """Claims per article of each type by period (from :func:`analysis.compare.over_time`)."""
+    if table.empty:
+        return _empty(title)
+    fig = go.Figure()
+    for t in TYPES:
+        fig.add_trace(
+            go.Scatter(
+                x=table["period"],
+                y=table[f"{t}_per_article"],
+                mode="lines+markers",
+                name=t,
+                line={"color": TYPE_COLOURS[t]},
+                customdata=table["articles"],
+                hovertemplate="%{x}: %{y:.2f} " + t + " claims per article "
+                "(%{customdata} articles)<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=title, xaxis={"type": "category", "title": "period"}, yaxis_title="claims per article"
+    )
+    return fig

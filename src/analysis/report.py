@@ -31,6 +31,7 @@ import analysis
 from analysis import config
 from analysis.cache import extract_corpus
 from analysis.codebook import Codebook, load_codebook
+from analysis.compare import groups_of
 from analysis.corpus import PROBLEM_COLUMNS, load_corpus
 from analysis.counts import count_claims, general_risk, pairs
 from analysis.tables import read_table, write_table, write_text
@@ -38,6 +39,7 @@ from analysis.tables import read_table, write_table, write_text
 OVERVIEW = "overview.ipynb"
 DEEP_DIVE = "deep_dive.ipynb"
 VALIDATION = "validation.ipynb"
+COMPARE = "compare.ipynb"
 
 
 @dataclass
@@ -150,10 +152,14 @@ def load_documents(documents_path: str = "", claims_path: str = "") -> pd.DataFr
 
 
 def plan_jobs(
-    claims: pd.DataFrame, data: dict[str, str], min_claims: int = config.MIN_DEEP_DIVE_CLAIMS
+    claims: pd.DataFrame,
+    data: dict[str, str],
+    min_claims: int = config.MIN_DEEP_DIVE_CLAIMS,
+    by: tuple[str, ...] = (),
 ) -> list[dict]:
-    """The overview and one deep dive per (procedure, condition) with at
-    least ``min_claims`` claims (the overview shows the others)."""
+    """The overview, one comparison per metadata column of ``by``, and one
+    deep dive per (procedure, condition) with at least ``min_claims``
+    claims (the overview shows the others)."""
     jobs = [
         {
             "name": "overview",
@@ -164,6 +170,17 @@ def plan_jobs(
             "parameters": dict(data),
         }
     ]
+    for column in by:
+        jobs.append(
+            {
+                "name": f"compare_{slug(column)}",
+                "notebook": COMPARE,
+                "title": f"Articles compared by {column}",
+                "procedure": "",
+                "condition": "",
+                "parameters": {**data, "by": column},
+            }
+        )
     for row in pairs(claims).itertuples():
         if row.claims < min_claims:
             continue
@@ -278,7 +295,17 @@ def fingerprint(job: dict, notebooks: Path, inputs: str) -> str:
     """What a report's HTML depends on: notebook, parameters, input rows."""
     h = hashlib.sha256((notebooks / job["notebook"]).read_bytes())
     h.update(json.dumps(job["parameters"], sort_keys=True).encode())
-    h.update(f"{inputs}\n{analysis.__version__}".encode())
+    h.update(f"{inputs}\n{analysis.__version__}\n{code_hash()}".encode())
+    return h.hexdigest()
+
+
+def code_hash() -> str:
+    """A hash of the package's code and templates: a page drawn by other
+    code is drawn again, even under the same version number."""
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted([*here.glob("*.py"), *here.glob("templates/**/*.j2")]):
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -314,18 +341,24 @@ def build_reports(
     jobs: int = config.JOBS,
     rebuild: bool = False,
     min_claims: int = config.MIN_DEEP_DIVE_CLAIMS,
+    by: tuple[str, ...] | list[str] = (),
+    metadata: str | Path | None = None,
 ) -> ReportRun:
     """Extract the corpus once (through the per-document cache), run every
     report whose inputs changed in ``jobs`` processes, write index.html.
     With ``images``, every chart is also written to ``images/<report>/`` as
     PNG and SVG. ``rebuild`` drops the caches and runs everything. A pair
-    gets a deep dive when its articles make ``min_claims`` claims about it."""
+    gets a deep dive when its articles make ``min_claims`` claims about it.
+    ``by`` names metadata columns (of the corpus's ``metadata.csv`` or of
+    ``metadata``) to compare groups of articles by, a page each."""
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     out, notebooks = Path(out).resolve(), Path(notebooks).resolve()
     cache = out / ".cache"
     if rebuild:
         shutil.rmtree(cache, ignore_errors=True)
-    claims, documents, problems = extract_corpus(corpus, cb, cache / "claims")
+    claims, documents, problems = extract_corpus(corpus, cb, cache / "claims", metadata=metadata)
+    for column in by:
+        groups_of(documents, column)  # refuse a column the corpus does not have, before any run
     data_dir = out / "data"
     write_table(claims, data_dir / "claims.parquet")
     write_table(claims, data_dir / "claims.csv")
@@ -337,7 +370,7 @@ def build_reports(
         "problems_path": str(data_dir / "problems.csv"),
         "codebook_path": cb.path,
     }
-    planned = plan_jobs(claims, data, min_claims)
+    planned = plan_jobs(claims, data, min_claims, tuple(by))
     state_path = cache / "reports.json"
     try:
         previous = json.loads(state_path.read_text())
@@ -363,6 +396,8 @@ def build_reports(
                 general_risk_counts(claims, job["procedure"], docs),
                 shown[shown["doc"].isin(docs)],
             )
+        elif job["notebook"] == COMPARE:  # groups come from the metadata columns
+            inputs = table_hash(claims, documents)
         else:
             inputs = table_hash(claims, shown, problems)
         prints[job["name"]] = fingerprint(job, notebooks, inputs)
@@ -406,7 +441,14 @@ def build_reports(
         "model_sha256": cb.model.sha256 if cb.model else "",
         "package_version": analysis.__version__,
         "parameters": json.dumps(
-            {"kernel": kernel, "notebooks": str(notebooks), "images": images, "jobs": jobs}
+            {
+                "kernel": kernel,
+                "notebooks": str(notebooks),
+                "images": images,
+                "jobs": jobs,
+                "by": list(by),
+                "metadata": str(metadata or ""),
+            }
         ),
         "reports_rerun": f"{len(results)} of {len(planned)}",
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -25,6 +25,7 @@ EVIDENCE_COLUMNS = [
     "certainty",
     "procedures",
     "conditions",
+    "quantity",
     "cue",
 ]
 
@@ -114,6 +115,7 @@ def evidence(claims: pd.DataFrame) -> pd.DataFrame:
         certainty=("certainty", "first"),
         procedures=("procedure", lambda s: ", ".join(dict.fromkeys(s))),
         conditions=("condition", lambda s: ", ".join(c for c in dict.fromkeys(s) if c)),
+        quantity=("quantity", "first"),
         cue=("cue", "first"),
     ).reset_index()
     out["cue_spans"] = [
@@ -154,9 +156,16 @@ def shares_html(shares: pd.DataFrame) -> str:
     table: for each type, "k of n (share, 95 % interval)"."""
     if shares.empty:
         return "<p>No claims to count.</p>"
-    keys = [c for c in ("procedure", "condition") if c in shares.columns]
-    frame = pd.DataFrame({k: shares[k].map(lambda v: str(v).replace("_", " ")) for k in keys})
+    keys = [c for c in ("group", "procedure", "condition") if c in shares.columns]
+    frame = pd.DataFrame(
+        {k: shares[k].map(lambda v: str(v).replace("_", " ") or "(all)") for k in keys}
+    )
     frame["articles"] = shares["articles"].astype(int)
+    if "small" in shares.columns:
+        frame["articles"] = [
+            f"{n} (small group)" if small else str(n)
+            for n, small in zip(frame["articles"], shares["small"], strict=True)
+        ]
     for t in TYPES:
         frame[f"making {t} claims"] = [
             f"{int(k)} ({share:.0%}, {low:.0%}–{high:.0%})"
@@ -167,6 +176,68 @@ def shares_html(shares: pd.DataFrame) -> str:
                 shares[f"{t}_high"],
                 strict=True,
             )
+        ]
+    return table_html(frame)
+
+
+def groups_headline(shares: pd.DataFrame, by: str) -> str:
+    """Markdown: the groups compared and their sizes, small ones named."""
+    from analysis import config
+    from analysis.compare import NOT_GIVEN
+
+    whole = shares[shares["procedure"] == ""]
+    given = whole[whole["group"] != NOT_GIVEN]
+    sizes = ", ".join(
+        f"**{g}** ({int(n)})" for g, n in zip(given["group"], given["articles"], strict=True)
+    )
+    text = f"The corpus's {int(whole['articles'].sum())} articles in {len(given)} groups by `{by}`: {sizes}."
+    missing = whole.loc[whole["group"] == NOT_GIVEN, "articles"].sum()
+    if missing:
+        text += f" {int(missing)} articles have no `{by}` and are left out of the tests."
+    small = given[given["small"].astype(bool)]
+    if len(small):
+        text += (
+            f" Groups of fewer than {config.MIN_GROUP_ARTICLES} articles are small: "
+            + ", ".join(small["group"])
+            + " (hollow markers; their intervals are wide)."
+        )
+    return text
+
+
+def findings_html(tests: pd.DataFrame, alpha: float = 0.05) -> str:
+    """The group tests of :func:`analysis.compare.compare_groups` in plain
+    words: the differences unlikely by chance first (adjusted p below
+    ``alpha``), then the others."""
+    if tests.empty:
+        return "<p>Fewer than two groups have articles: there is nothing to compare.</p>"
+    tested = tests[tests["test"] != "none"]
+    strong = tested[tested["p_adjusted"] < alpha]
+    items = []
+    for row in pd.concat([strong, tested.drop(strong.index)]).itertuples():
+        adjusted = f" (adjusted for {len(tested)} tests: p = {row.p_adjusted:.3g})"
+        items.append(f"<li>{html.escape(row.finding)}{html.escape(adjusted)}</li>")
+    for row in tests[tests["test"] == "none"].itertuples():  # all or none: nothing to test
+        items.append(f"<li>{html.escape(row.finding)}</li>")
+    head = (
+        f"<p>{len(strong)} of {len(tested)} differences stay below p = {alpha} after the "
+        "Benjamini-Hochberg adjustment for testing many procedures and claim types.</p>"
+    )
+    return head + "<ul class='findings'>" + "".join(items) + "</ul>"
+
+
+def quantified_html(table: pd.DataFrame) -> str:
+    """:func:`analysis.compare.quantified_shares` as an HTML table:
+    "k of n (share)" quantified benefit and risk claims."""
+    if table.empty:
+        return "<p>No benefit or risk claims to count.</p>"
+    keys = [c for c in table.columns if not c.startswith(("benefit_", "risk_"))]
+    frame = pd.DataFrame(
+        {k: table[k].map(lambda v: str(v).replace("_", " ") or "(all)") for k in keys}
+    )
+    for t in ("benefit", "risk"):
+        frame[f"{t} claims stating a number"] = [
+            f"{int(q)} of {int(n)} ({q / n:.0%})" if n else "no claims"
+            for q, n in zip(table[f"{t}_quantified"], table[f"{t}_claims"], strict=True)
         ]
     return table_html(frame)
 

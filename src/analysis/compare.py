@@ -1,0 +1,256 @@
+"""Group comparisons: do clinic pages state risks less often than news pieces?
+
+Takes the claims table (:mod:`analysis.extract`) and the documents table
+with a metadata column to group by (:mod:`analysis.metadata`; e.g. ``kind``
+or ``outlet``). The unit is the article, as in :mod:`analysis.counts`.
+
+:func:`group_shares` returns one row per group and procedure
+(``procedure == ""``: all procedures, every article of the group counted,
+those making no claim too): ``group, procedure, articles`` and for each
+claim type the articles making such a claim, their share and its 95 %
+Wilson interval, and ``small`` when the group has fewer than
+``config.MIN_GROUP_ARTICLES`` articles (flagged, never hidden).
+
+:func:`compare_groups` tests, per procedure and claim type, whether the
+share of articles making the claim differs between groups: Fisher's exact
+test for two groups (effect: the difference in shares, in percentage
+points, and the odds ratio), a chi-square test for more (effect: Cramér's
+V), both from scipy, with Benjamini-Hochberg adjusted p-values over all the
+tests of the table and a plain-words ``finding``.
+
+:func:`quantified_shares` returns, per group of the given columns, the
+benefit and risk claims and the share of them that state a number.
+:func:`over_time` returns claims per article by year or month of a date
+column.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis import config
+from analysis.counts import TYPES, claim_key, wilson
+from analysis.errors import GroupingError
+
+NOT_GIVEN = "(not given)"
+SHARE_COLUMNS = ["group", "procedure", "articles", "small"] + [
+    f"{t}_{s}" for t in TYPES for s in ("articles", "share", "low", "high")
+]
+TEST_COLUMNS = [
+    "procedure",
+    "type",
+    "groups",
+    "test",
+    "statistic",
+    "p_value",
+    "p_adjusted",
+    "effect",
+    "effect_name",
+    "odds_ratio",
+    "small",
+    "finding",
+]
+
+
+def groups_of(documents: pd.DataFrame, by: str) -> pd.Series:
+    """Each document's group (by doc); an empty value is ``NOT_GIVEN``."""
+    if by not in documents.columns:
+        from analysis.metadata import metadata_columns
+
+        known = metadata_columns(documents)
+        raise GroupingError(
+            f"the documents have no column {by!r} to compare groups by; "
+            + (
+                f"their metadata columns are {', '.join(known)}"
+                if known
+                else "give the corpus a metadata.csv (doc plus your columns) or --metadata FILE"
+            )
+        )
+    values = documents[by].fillna("").astype(str).str.strip()
+    return pd.Series(values.where(values != "", NOT_GIVEN).values, index=documents["doc"])
+
+
+def group_shares(claims: pd.DataFrame, documents: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Per group and procedure: the articles and the share making each claim type."""
+    group = groups_of(documents, by)
+    rows = []
+    claims = claims[claims["doc"].isin(group.index)]
+    for name in sorted(group.unique(), key=lambda g: (g == NOT_GIVEN, g)):
+        docs = set(group.index[group == name])
+        mine = claims[claims["doc"].isin(docs)]
+        rows.append(_share_row(name, "", docs, mine))
+        for procedure, about in mine.groupby("procedure", sort=True):
+            rows.append(_share_row(name, str(procedure), set(about["doc"]), about))
+    return pd.DataFrame(rows, columns=SHARE_COLUMNS)
+
+
+def _share_row(group: str, procedure: str, docs: set[str], claims: pd.DataFrame) -> dict:
+    row: dict = {
+        "group": group,
+        "procedure": procedure,
+        "articles": len(docs),
+        "small": len(docs) < config.MIN_GROUP_ARTICLES,
+    }
+    for t in TYPES:
+        making = len(set(claims.loc[claims["type"] == t, "doc"]))
+        low, high = wilson(making, len(docs))
+        row |= {
+            f"{t}_articles": making,
+            f"{t}_share": making / len(docs) if docs else float("nan"),
+            f"{t}_low": low,
+            f"{t}_high": high,
+        }
+    return row
+
+
+def compare_groups(shares: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """One test per procedure and claim type across the groups of ``shares``
+    (:func:`group_shares`); documents with no group value are left out."""
+    from scipy.stats import chi2_contingency, false_discovery_control, fisher_exact
+
+    shares = shares[(shares["group"] != NOT_GIVEN) & (shares["articles"] > 0)]
+    rows = []
+    for procedure, table in shares.groupby("procedure", sort=True):
+        if len(table) < 2:
+            continue
+        for t in TYPES:
+            making = table[f"{t}_articles"].astype(int)
+            counts = [[int(k), int(n - k)] for k, n in zip(making, table["articles"], strict=True)]
+            row = {
+                "procedure": procedure,
+                "type": t,
+                "groups": len(table),
+                "small": bool(table["small"].any()),
+                "odds_ratio": float("nan"),
+            }
+            if making.sum() == 0 or making.sum() == table["articles"].sum():
+                row |= {
+                    "test": "none",
+                    "statistic": float("nan"),
+                    "p_value": float("nan"),
+                    "effect": 0.0,
+                    "effect_name": "",
+                }
+            elif len(table) == 2:
+                result = fisher_exact(counts)
+                a, b = table.iloc[0], table.iloc[1]
+                row |= {
+                    "test": "Fisher's exact test",
+                    "statistic": float("nan"),
+                    "p_value": float(result.pvalue),
+                    "effect": 100 * (a[f"{t}_share"] - b[f"{t}_share"]),
+                    "effect_name": f"difference in percentage points ({a['group']} − {b['group']})",
+                    "odds_ratio": float(result.statistic),
+                }
+            else:
+                result = chi2_contingency(counts)
+                n = sum(sum(c) for c in counts)
+                row |= {
+                    "test": "chi-square test",
+                    "statistic": float(result.statistic),
+                    "p_value": float(result.pvalue),
+                    "effect": math.sqrt(result.statistic / n) if n else float("nan"),
+                    "effect_name": "Cramér's V",
+                }
+            row["finding"] = _finding(row, table, t, alpha)
+            rows.append(row)
+    out = pd.DataFrame(rows, columns=TEST_COLUMNS)
+    tested = out["p_value"].notna()
+    out["p_adjusted"] = float("nan")
+    if tested.any():
+        out.loc[tested, "p_adjusted"] = false_discovery_control(out.loc[tested, "p_value"])
+    return out
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f} %"
+
+
+def _finding(row: dict, table: pd.DataFrame, claim_type: str, alpha: float) -> str:
+    """The test's result in plain words, with the numbers it rests on."""
+    subject = row["procedure"].replace("_", " ") or "any procedure"
+    parts = [
+        f"{g}: {int(k)} of {int(n)} articles ({_pct(s)}, 95 % CI {_pct(lo)}–{_pct(hi)})"
+        for g, k, n, s, lo, hi in zip(
+            table["group"],
+            table[f"{claim_type}_articles"],
+            table["articles"],
+            table[f"{claim_type}_share"],
+            table[f"{claim_type}_low"],
+            table[f"{claim_type}_high"],
+            strict=True,
+        )
+    ]
+    text = f"Articles making {claim_type} claims about {subject}: " + "; ".join(parts) + ". "
+    if row["test"] == "none":
+        text += "Every group is the same (all or none of the articles): nothing to test."
+    else:
+        effect = (
+            f"a difference of {row['effect']:+.0f} percentage points"
+            if row["test"].startswith("Fisher")
+            else f"Cramér's V {row['effect']:.2f}"
+        )
+        verdict = (
+            "a difference this large would be unlikely by chance alone"
+            if row["p_value"] < alpha
+            else "the difference could well be chance"
+        )
+        text += f"{row['test']}: p = {row['p_value']:.3g}, {effect}; {verdict}."
+    if row["small"]:
+        text += (
+            f" At least one group has fewer than {config.MIN_GROUP_ARTICLES} articles: "
+            "read with care."
+        )
+    return text
+
+
+def quantified_shares(claims: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per group of ``by``: benefit and risk claims, how many state a number
+    (``quantified``), and that share (claims as :mod:`analysis.counts` counts them)."""
+    columns = [*by] + [
+        f"{t}_{s}" for t in ("benefit", "risk") for s in ("claims", "quantified", "share")
+    ]
+    effect = claims[claims["type"].isin(["benefit", "risk"])]
+    if effect.empty:
+        return pd.DataFrame(columns=columns)
+    keyed = effect.assign(_claim=claim_key(effect))
+    rows = []
+    for key, group in keyed.groupby(by, sort=True) if by else [((), keyed)]:
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(by, key, strict=True))
+        for t in ("benefit", "risk"):
+            mine = group[group["type"] == t]
+            n = mine["_claim"].nunique()
+            q = mine.loc[mine["quantified"].astype(bool), "_claim"].nunique()
+            row |= {
+                f"{t}_claims": n,
+                f"{t}_quantified": q,
+                f"{t}_share": q / n if n else float("nan"),
+            }
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def over_time(
+    claims: pd.DataFrame, documents: pd.DataFrame, column: str = "date", freq: str = "year"
+) -> pd.DataFrame:
+    """Per year (or month) of ``column``: the dated articles and their claims
+    per article of each type. Articles with no date are left out."""
+    if column not in documents.columns:
+        raise GroupingError(f"the documents have no date column {column!r}")
+    width = {"year": 4, "month": 7}[freq]
+    dates = documents[column].fillna("").astype(str)
+    dated = documents.assign(period=dates.str[:width])[dates.str.len() >= width]
+    period = dated.set_index("doc")["period"]
+    mine = claims[claims["doc"].isin(period.index)]
+    keyed = mine.assign(period=mine["doc"].map(period), _claim=claim_key(mine))
+    rows = []
+    for name, docs in dated.groupby("period", sort=True)["doc"]:
+        row = {"period": name, "articles": len(docs)}
+        here = keyed[keyed["period"] == name]
+        for t in TYPES:
+            row[f"{t}_per_article"] = here.loc[here["type"] == t, "_claim"].nunique() / len(docs)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["period", "articles"] + [f"{t}_per_article" for t in TYPES])
