@@ -50,7 +50,67 @@ def test_bad_codebook_is_an_error_not_a_traceback(tmp_path, capsys):
     assert code == 2 and "not valid YAML" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["extract", "report", "explain", "check-codebook"])
+def codebook_with(tmp_path, old: str, new: str):
+    """The shipped codebook with one entry changed."""
+    text = config.CODEBOOK.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "codebook.yml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "old,new,said",
+    [
+        ("  hedge:\n", "  hedges:\n", "certainty.hedge is missing"),
+        ('  label: "^', '  labels: "^', "not_claims.label is missing"),
+    ],
+)
+def test_a_renamed_codebook_entry_is_named_not_a_traceback(tmp_path, capsys, old, new, said):
+    assert main(["check-codebook", str(codebook_with(tmp_path, old, new))]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err
+
+
+def test_a_codebook_check_reports_every_bad_entry_at_once(tmp_path, capsys):
+    path = codebook_with(tmp_path, "{population}", "{populace}")
+    text = path.read_text(encoding="utf-8").replace("scope: forward}", "scope: forwards}", 1)
+    text = text.replace('  percentage: "', '  percentage: "(', 1)
+    path.write_text(text, encoding="utf-8")
+    assert main(["check-codebook", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "3 entries to fix" in err
+    assert "unknown macro {populace}" in err
+    assert "certainty.hedge[0].scope: forward, phrase or clause" in err
+    assert "quantities.percentage: pattern does not compile" in err
+
+
+def test_validate_names_the_missing_columns_of_a_prediction(tmp_path, capsys):
+    pred = tmp_path / "pred.csv"
+    pred.write_text("a,b\n1,2\n")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("")
+    code = main(["validate", "--gold", str(gold), "--pred", str(pred)])
+    err = capsys.readouterr().err
+    assert code == 2 and "missing columns ['category', 'doc', 'sentence', 'type']" in err
+
+
+def test_sample_refuses_no_sentences(tmp_path, capsys):
+    code = main(["sample", str(config.CORPUS), "--n", "0", "--out", str(tmp_path / "s.csv")])
+    assert code == 2 and "--n must be at least 1" in capsys.readouterr().err
+
+
+def test_every_user_error_derives_from_one_base():
+    from analysis import errors
+
+    classes = [
+        c for c in vars(errors).values() if isinstance(c, type) and c.__module__ == errors.__name__
+    ]
+    assert len(classes) > 5
+    assert all(issubclass(c, errors.ClaimscopeError) for c in classes)
+
+
+@pytest.mark.parametrize("command", ["extract", "report", "explain", "check-codebook", "fetch"])
 def test_help_explains_every_option(command):
     parser = build_parser()
     sub = parser._subparsers._group_actions[0].choices[command]

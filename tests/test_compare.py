@@ -119,12 +119,18 @@ def test_quantified_shares_and_time_view(corpus):
     "sentence,quantity",
     [
         ("Microneedling reduced wrinkles in 64 per cent of women.", "64 per cent"),
-        ("About 1 in 10 patients had redness and irritation after a chemical peel.", "1 in 10 patients"),
+        (
+            "About 1 in 10 patients had redness and irritation after a chemical peel.",
+            "1 in 10 patients",
+        ),
         ("A study of 120 volunteers found laser treatment reduced acne scars.", "120 volunteers"),
         ("Microneedling improved acne scars by 2 grades on average.", "by 2 grades"),
         ("After microneedling, redness and swelling last 2-3 days.", "2-3 days"),
         ("The smoothing effect of a chemical peel can last up to 12 months.", "up to 12 months"),
-        ("Microneedling boosts collagen production three times faster than a cream.", "three times faster"),
+        (
+            "Microneedling boosts collagen production three times faster than a cream.",
+            "three times faster",
+        ),
         ("Microneedling can improve acne scars.", ""),
         ("A 28-year-old reader says microneedling improved her scars.", ""),
     ],

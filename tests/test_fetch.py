@@ -4,6 +4,7 @@ robots.txt that forbids a path; then a comparison report of the result."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import threading
 import time
@@ -26,13 +27,14 @@ def article(path: Path) -> bytes:
     """A sample article as a web page, with the metadata trafilatura reads."""
     text = path.read_text(encoding="utf-8")
     paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in text.splitlines() if p.strip())
-    return (
-        "<html><head><title>Page {0}</title>"
+    page = (
+        f"<html><head><title>Page {path.stem}</title>"
         '<meta name="author" content="Ann Writer">'
         '<meta property="article:published_time" content="2024-05-17">'
-        "</head><body><nav>Home | Shop</nav><article><h1>Page {0}</h1>{1}</article>"
-        "<footer>All rights reserved</footer></body></html>"
-    ).format(path.stem, paragraphs).encode("utf-8")
+        f"</head><body><nav>Home | Shop</nav><article><h1>Page {path.stem}</h1>{paragraphs}"
+        "</article><footer>All rights reserved</footer></body></html>"
+    )
+    return page.encode("utf-8")
 
 
 class Site(BaseHTTPRequestHandler):
@@ -68,10 +70,9 @@ class Site(BaseHTTPRequestHandler):
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
+        # the client may have given up (the slow page), as a real server sees it
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (the slow page): as a real server sees it
 
     def log_message(self, *args: object) -> None:  # quiet
         pass

@@ -34,6 +34,8 @@ FLAGS = re.IGNORECASE
 # Certainty values (GUIDELINES.md "Certainty"), from weakest to strongest change.
 CERTAINTIES = ("asserted", "hedged", "negated")
 MACRO = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+# What an entry that failed its check stands for while the others are checked.
+NEVER = re.compile(r"(?!)")
 # Lines a pattern must get through quickly: long runs of words, commas,
 # letters and hyphens, where a pathological pattern backtracks for ever.
 CRAFTED = (
@@ -198,6 +200,8 @@ class _Compiler:
     def __init__(self, path: str, macros: dict[str, str], condition_alternatives: str):
         self.path = path
         self.compiled: list[tuple[str, re.Pattern[str]]] = []
+        # every bad entry, named; the loader reports them all at once
+        self.errors: list[str] = []
         condition = rf"(?:{condition_alternatives})"
         listed = rf"{condition}(?:\s*,?\s*(?:and\s+|or\s+|&\s+)?(?:other\s+)?{condition})*"
         self.macros = {"condition": listed}
@@ -208,19 +212,22 @@ class _Compiler:
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in self.macros:
-                raise CodebookError(f"{self.path}: {where}: unknown macro {{{name}}}")
+                self.errors.append(f"{where}: unknown macro {{{name}}}")
+                return NEVER.pattern
             return self.macros[name]
 
         return MACRO.sub(sub, text)
 
     def compile(self, text: Any, where: str) -> re.Pattern[str]:
         if not isinstance(text, str) or not text:
-            raise CodebookError(f"{self.path}: {where}: expected a pattern (a string)")
+            self.errors.append(f"{where}: expected a pattern (a string)")
+            return NEVER
         expanded = self.expand(text, where)
         try:
             pattern = re.compile(expanded, FLAGS)
         except re.error as exc:
-            raise CodebookError(f"{self.path}: {where}: pattern does not compile: {exc}") from exc
+            self.errors.append(f"{where}: pattern does not compile: {exc}")
+            return NEVER
         self.compiled.append((where, pattern))
         return pattern
 
@@ -228,15 +235,22 @@ class _Compiler:
         if isinstance(texts, str):
             texts = [texts]
         if not isinstance(texts, list) or not texts:
-            raise CodebookError(f"{self.path}: {where}: expected a list of patterns")
+            self.errors.append(f"{where}: expected a list of patterns")
+            return NEVER
+        before = len(self.errors)
         for i, text in enumerate(texts):
             self.compile(text, f"{where}[{i}]")
+        if len(self.errors) > before:
+            return NEVER
         return self.compile("|".join(f"(?:{t})" for t in texts), where)
 
 
-def _require(raw: dict[str, Any], key: str, path: str, where: str = "") -> Any:
-    if key not in raw:
-        raise CodebookError(f"{path}: {where}{key} is missing")
+def _require(raw: Any, key: str, errors: list[str], where: str = "", default: Any = None) -> Any:
+    """``raw[key]``; when it is missing, the error is noted and ``default``
+    stands in, so that the check goes on to the other entries."""
+    if not isinstance(raw, dict) or key not in raw:
+        errors.append(f"{where}{key} is missing")
+        return {} if default is None else default
     return raw[key]
 
 
@@ -257,29 +271,41 @@ def load_codebook(
     if not isinstance(raw, dict):
         raise CodebookError(f"{path}: the codebook must be a mapping at the top level")
     p = str(path)
-    version = str(_require(raw, "version", p))
-    procedures = _lexicon(_require(raw, "procedures", p), "procedures", p)
-    conditions = _lexicon(_require(raw, "conditions", p), "conditions", p)
+    for section in ("procedures", "conditions"):  # every other entry builds on these two
+        if section not in raw:
+            raise CodebookError(f"{p}: {section} is missing")
+    procedures = _lexicon(raw["procedures"], "procedures", p)
+    conditions = _lexicon(raw["conditions"], "conditions", p)
     condition_alternatives = conditions.pattern.pattern[len(r"(?<![\w-])(?:") : -len(r")(?![\w-])")]
     comp = _Compiler(p, raw.get("macros") or {}, condition_alternatives)
+    errors = comp.errors
+    version = str(_require(raw, "version", errors, default=""))
 
     types, fixed, categories = {}, {}, []
     seen: set[str] = set()
-    for type_id, type_raw in _require(raw, "types", p).items():
+    for type_id, type_raw in _require(raw, "types", errors).items():
+        if not isinstance(type_raw, dict):
+            errors.append(f"types.{type_id}: expected a mapping with label and categories")
+            continue
         types[type_id] = str(type_raw.get("label", type_id))
         if "certainty" in type_raw:
             fixed[type_id] = str(type_raw["certainty"])
-        for cat_id, cat in _require(type_raw, "categories", p, f"types.{type_id}.").items():
+        for cat_id, cat in _require(type_raw, "categories", errors, f"types.{type_id}.").items():
             where = f"types.{type_id}.categories.{cat_id}"
             if cat_id in seen:
-                raise CodebookError(f"{p}: {where}: category id defined twice")
+                errors.append(f"{where}: category id defined twice")
+                continue
+            if not isinstance(cat, dict):
+                errors.append(f"{where}: expected a mapping with label and cues")
+                continue
             seen.add(cat_id)
             cues = []
-            for i, cue in enumerate(_require(cat, "cues", p, f"{where}.")):
+            for i, cue in enumerate(_require(cat, "cues", errors, f"{where}.", default=[])):
                 if isinstance(cue, str):
                     cue = {"pattern": cue}
                 if not isinstance(cue, dict):
-                    raise CodebookError(f"{p}: {where}.cues[{i}]: a pattern or a mapping")
+                    errors.append(f"{where}.cues[{i}]: a pattern or a mapping")
+                    continue
                 requires = cue.get("requires")
                 cues.append(
                     Cue(
@@ -310,33 +336,66 @@ def load_codebook(
     for category in categories:
         unknown = set(category.weak_yields_to) - seen
         if unknown:
-            raise CodebookError(
-                f"{p}: types.{category.type}.categories.{category.id}.weak_yields_to: "
+            errors.append(
+                f"types.{category.type}.categories.{category.id}.weak_yields_to: "
                 f"unknown categories {sorted(unknown)}"
             )
         target = category.with_condition_becomes
         if target and target not in seen:
-            raise CodebookError(
-                f"{p}: types.{category.type}.categories.{category.id}.with_condition_becomes: "
+            errors.append(
+                f"types.{category.type}.categories.{category.id}.with_condition_becomes: "
                 f"unknown category {target!r}"
             )
     prefer = []
     for i, pair in enumerate(raw.get("prefer", [])):
         if not (isinstance(pair, list) and len(pair) == 2 and set(pair) <= seen):
-            raise CodebookError(f"{p}: prefer[{i}]: expected [specific, general] category ids")
+            errors.append(f"prefer[{i}]: expected [specific, general] category ids")
+            continue
         prefer.append((pair[0], pair[1]))
     for type_id, certainty in fixed.items():
         if certainty not in CERTAINTIES:
-            raise CodebookError(f"{p}: types.{type_id}.certainty: asserted, hedged or negated")
+            errors.append(f"types.{type_id}.certainty: asserted, hedged or negated")
 
-    cert = _require(raw, "certainty", p)
-    hedges = tuple(_trigger(comp, t, f"certainty.hedge[{i}]") for i, t in enumerate(cert["hedge"]))
-    negations = tuple(
-        _trigger(comp, t, f"certainty.negation[{i}]") for i, t in enumerate(cert["negation"])
+    cert = _require(raw, "certainty", errors)
+    hedges = tuple(
+        _trigger(comp, t, f"certainty.hedge[{i}]")
+        for i, t in enumerate(_require(cert, "hedge", errors, "certainty.", default=[]))
     )
-    clauses = _require(raw, "clauses", p)
-    nc = _require(raw, "not_claims", p)
-    attr = _require(raw, "attribution", p)
+    negations = tuple(
+        _trigger(comp, t, f"certainty.negation[{i}]")
+        for i, t in enumerate(_require(cert, "negation", errors, "certainty.", default=[]))
+    )
+    clauses = _require(raw, "clauses", errors)
+    nc = _require(raw, "not_claims", errors)
+    attr = _require(raw, "attribution", errors)
+
+    def need(section: dict, name: str, key: str) -> Any:
+        return _require(section, key, errors, f"{name}.", default=NEVER.pattern)
+
+    fields = {
+        "breakers": comp.compile_any(need(clauses, "clauses", "breakers"), "clauses.breakers"),
+        "subordinators": comp.compile(
+            need(clauses, "clauses", "subordinators"), "clauses.subordinators"
+        ),
+        **{
+            key: comp.compile(need(nc, "not_claims", key), f"not_claims.{key}")
+            for key in ("reference_headings", "background_subjects", "definition")
+        },
+        "boilerplate": comp.compile_any(
+            need(nc, "not_claims", "boilerplate"), "not_claims.boilerplate"
+        ),
+        "label": _case_sensitive(comp, need(nc, "not_claims", "label"), "not_claims.label"),
+        **{
+            key: comp.compile(need(attr, "attribution", key), f"attribution.{key}")
+            for key in ("comparators", "population", "population_after")
+        },
+    }
+    quantities = _quantities(raw.get("quantities") or {}, comp)
+    if errors:
+        raise CodebookError(
+            f"{p}: {len(errors)} entr{'y' if len(errors) == 1 else 'ies'} to fix:\n  "
+            + "\n  ".join(errors)
+        )
     if check_patterns:  # a caller that runs no pattern (a list of ids) may skip it
         check_backtracking(comp.compiled, p)
     return Codebook(
@@ -356,21 +415,10 @@ def load_codebook(
         pseudo=comp.compile_any(cert.get("pseudo", [r"(?!)"]), "certainty.pseudo"),
         denial=comp.compile_any(cert.get("denial", [r"(?!)"]), "certainty.denial"),
         negation_window=int(cert.get("negation_window", 6)),
-        breakers=comp.compile_any(clauses["breakers"], "clauses.breakers"),
-        subordinators=comp.compile(clauses["subordinators"], "clauses.subordinators"),
         irrealis=comp.compile_any(raw.get("irrealis", [r"(?!)"]), "irrealis"),
-        reference_headings=comp.compile(nc["reference_headings"], "not_claims.reference_headings"),
-        background_subjects=comp.compile(
-            nc["background_subjects"], "not_claims.background_subjects"
-        ),
-        definition=comp.compile(nc["definition"], "not_claims.definition"),
-        boilerplate=comp.compile_any(nc["boilerplate"], "not_claims.boilerplate"),
-        label=re.compile(comp.expand(nc["label"], "not_claims.label")),  # case matters here
-        comparators=comp.compile(attr["comparators"], "attribution.comparators"),
-        population=comp.compile(attr["population"], "attribution.population"),
-        population_after=comp.compile(attr["population_after"], "attribution.population_after"),
+        **fields,
         topic_share=float(attr.get("topic_share", 0.5)),
-        quantities=_quantities(raw.get("quantities") or {}, comp, p),
+        quantities=quantities,
         topic_min_mentions={
             kind: int((attr.get("topic_min_mentions") or {}).get(kind, 3))
             for kind in ("procedures", "conditions")
@@ -381,9 +429,22 @@ def load_codebook(
     )
 
 
-def _quantities(raw: Any, comp: _Compiler, path: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+def _case_sensitive(comp: _Compiler, text: Any, where: str) -> re.Pattern[str]:
+    """A pattern whose case matters (a list label starts with a capital)."""
+    if not isinstance(text, str) or not text:
+        comp.errors.append(f"{where}: expected a pattern (a string)")
+        return NEVER
+    try:
+        return re.compile(comp.expand(text, where))
+    except re.error as exc:
+        comp.errors.append(f"{where}: pattern does not compile: {exc}")
+        return NEVER
+
+
+def _quantities(raw: Any, comp: _Compiler) -> tuple[tuple[str, re.Pattern[str]], ...]:
     if not isinstance(raw, dict):
-        raise CodebookError(f"{path}: quantities: expected a mapping of names to patterns")
+        comp.errors.append("quantities: expected a mapping of names to patterns")
+        return ()
     return tuple((str(k), comp.compile(v, f"quantities.{k}")) for k, v in raw.items())
 
 
@@ -462,10 +523,11 @@ print("done", flush=True)
 
 def _trigger(comp: _Compiler, raw: Any, where: str) -> Trigger:
     if not isinstance(raw, dict) or "pattern" not in raw:
-        raise CodebookError(f"{comp.path}: {where}: expected {{pattern: ..., scope: ...}}")
+        comp.errors.append(f"{where}: expected {{pattern: ..., scope: ...}}")
+        return Trigger(name=where, pattern=NEVER)
     scope = raw.get("scope", "forward")
     if scope not in ("forward", "phrase", "clause"):
-        raise CodebookError(f"{comp.path}: {where}.scope: forward, phrase or clause")
+        comp.errors.append(f"{where}.scope: forward, phrase or clause")
     return Trigger(
         name=where,
         pattern=comp.compile(raw["pattern"], where),

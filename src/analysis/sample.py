@@ -24,7 +24,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.codebook import CERTAINTIES, Codebook
-from analysis.errors import SheetError
+from analysis.errors import ParameterError, SheetError
 from analysis.segment import CLAIM_KINDS
 from analysis.validate import CODING_COLUMNS
 
@@ -54,7 +54,7 @@ def draw_sample(
 ) -> pd.DataFrame:
     """The coding sheet of ``n`` sentences (see the module docstring)."""
     if n < 1:
-        raise ValueError(f"--n must be at least 1, got {n}")
+        raise ParameterError(f"--n must be at least 1 (sentences to draw), got {n}")
     pool = sentences[sentences["kind"].isin(CLAIM_KINDS)].copy()
     pool = pool.drop_duplicates(["doc", "sentence"])
     first = claims.sort_values(["doc", "start", "type"]).drop_duplicates(["doc", "start"])

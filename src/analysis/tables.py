@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import config
-from analysis.errors import TableFormatError
+from analysis.errors import ParameterError, TableFormatError
 
 
 def _check_suffix(path: Path) -> str:
@@ -96,7 +96,7 @@ def query(sql: str, **tables: str | Path) -> pd.DataFrame:
     with duckdb.connect() as con:
         for name, path in tables.items():
             if not name.isidentifier():
-                raise ValueError(f"{name!r}: a table name must be an identifier")
+                raise ParameterError(f"{name!r}: a table name must be an identifier")
             path = Path(path)
             source = str(path / "*.parquet") if path.is_dir() else str(path)
             read = con.read_csv if path.suffix.lower() == ".csv" else con.read_parquet

@@ -41,6 +41,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.counts import TYPES
+from analysis.errors import TableFormatError
 from analysis.tables import read_table
 
 CODING_COLUMNS = [
@@ -102,7 +103,10 @@ def to_coding(table: pd.DataFrame, source: str = "coding") -> pd.DataFrame:
     """Fold a claims or gold table into the codings table (one row per claim)."""
     missing = {"doc", "sentence", "type", "category"} - set(table.columns)
     if missing:
-        raise ValueError(f"{source}: missing columns {sorted(missing)}")
+        raise TableFormatError(
+            f"{source}: missing columns {sorted(missing)}; give a claims table "
+            "(analysis extract) or a gold file (analysis sample --import)"
+        )
     if table.empty:
         return pd.DataFrame(columns=CODING_COLUMNS)
     procs = table["procedures"] if "procedures" in table else table.get("procedure")
