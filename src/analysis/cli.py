@@ -98,6 +98,55 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_extract(sub) -> None:
+    p = sub.add_parser("extract", help="extract the claims of a corpus into a table")
+    p.add_argument(
+        "corpus",
+        metavar="CORPUS",
+        help="folder of .txt, .md, .html, .pdf, .docx, .jsonl or .csv files",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="claims table to write; the format follows the suffix: .csv, .parquet or .jsonl "
+        "(with --engine dask: a folder of Parquet partitions)",
+    )
+    p.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="keep each document's claims here by content and codebook hash; "
+        "a re-run extracts only what changed",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="local: this process; dask: partitions on a Dask cluster (default: %(default)s)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --engine dask: the scheduler to use (tcp://host:8786); "
+        "default: a LocalCluster on this machine",
+    )
+    p.add_argument(
+        "--partitions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --engine dask: how many partitions (default: 4 per worker)",
+    )
+    p.add_argument(
+        "--documents",
+        metavar="FILE",
+        help="also write the documents table (titles, hashes, metadata columns) here",
+    )
+    _metadata_option(p)
+    _codebook_option(p)
+    p.set_defaults(func=cmd_extract)
+
+
 def _coder(codebook) -> str:
     model = codebook.model
     return f"model {model.version}" if model else "rules alone"
@@ -129,6 +178,64 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 1 if len(run.failed) else 0
 
 
+def add_report(sub) -> None:
+    p = sub.add_parser("report", help="extract, then write the HTML reports and index.html")
+    p.add_argument(
+        "--corpus",
+        default=str(config.CORPUS),
+        metavar="DIR",
+        help="corpus folder (default: %(default)s)",
+    )
+    p.add_argument(
+        "--out",
+        default=str(config.REPORTS),
+        metavar="DIR",
+        help="reports folder (default: %(default)s)",
+    )
+    p.add_argument(
+        "--notebooks",
+        default=str(config.NOTEBOOKS),
+        metavar="DIR",
+        help="folder with overview.ipynb and deep_dive.ipynb (default: %(default)s)",
+    )
+    p.add_argument(
+        "--images",
+        action="store_true",
+        help="also write every chart as PNG and SVG under OUT/images/ (kaleido, system Chromium)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=config.JOBS,
+        metavar="N",
+        help="run N notebooks at once, in N processes (default: %(default)s)",
+    )
+    p.add_argument(
+        "--min-claims",
+        type=int,
+        default=config.MIN_DEEP_DIVE_CLAIMS,
+        metavar="N",
+        help="a pair gets a deep-dive page when its articles make N claims about it "
+        "(default: %(default)s; the overview shows every pair)",
+    )
+    p.add_argument(
+        "--by",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="also compare groups of articles by this metadata column (a page per column; "
+        "repeat for more): shares of articles per group with intervals and a test",
+    )
+    _metadata_option(p)
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="forget the caches: extract every document and run every notebook again",
+    )
+    _codebook_option(p)
+    p.set_defaults(func=cmd_report)
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from analysis.cache import extract_corpus
     from analysis.explain import explain_documents
@@ -149,6 +256,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_explain(sub) -> None:
+    p = sub.add_parser(
+        "explain", help="show each sentence's coding: cues, certainty and attribution"
+    )
+    p.add_argument("corpus", metavar="CORPUS", help="a corpus folder or one text file")
+    p.add_argument("--doc", metavar="NAME", help="only this document (its path in the corpus)")
+    p.add_argument(
+        "--all", action="store_true", help="also list sentences that carry no claim, and why"
+    )
+    _codebook_option(p)
+    p.set_defaults(func=cmd_explain)
+
+
 def cmd_check_codebook(args: argparse.Namespace) -> int:
     from analysis.codebook import load_codebook
 
@@ -160,6 +280,18 @@ def cmd_check_codebook(args: argparse.Namespace) -> int:
         f"{len(codebook.categories)} categories, {cues} cues"
     )
     return 0
+
+
+def add_check_codebook(sub) -> None:
+    p = sub.add_parser("check-codebook", help="validate a codebook before a run")
+    p.add_argument(
+        "path",
+        nargs="?",
+        default=str(config.CODEBOOK),
+        metavar="PATH",
+        help="codebook YAML (default: %(default)s)",
+    )
+    p.set_defaults(func=cmd_check_codebook)
 
 
 def _extract(corpus: str, args: argparse.Namespace):
@@ -209,6 +341,27 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_sample(sub) -> None:
+    p = sub.add_parser("sample", help="draw sentences for a human to code, or read the coding back")
+    p.add_argument("corpus", nargs="?", metavar="CORPUS", help="corpus folder to sample from")
+    p.add_argument("--n", type=int, default=100, help="sentences to draw (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument(
+        "--import",
+        dest="import_sheet",
+        metavar="SHEET",
+        help="read a coded sheet (.csv) and write it as a gold file (--out *.jsonl)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="the coding sheet (.csv) to write; with --import, the gold file (.jsonl)",
+    )
+    _codebook_option(p)
+    p.set_defaults(func=cmd_sample)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from analysis.tables import read_table, write_table
     from analysis.validate import agreement, format_scores, read_coding, to_coding
@@ -250,6 +403,32 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_validate(sub) -> None:
+    p = sub.add_parser(
+        "validate", help="agreement of a coding with a human gold file (or of two coders)"
+    )
+    p.add_argument(
+        "--gold",
+        action="append",
+        required=True,
+        metavar="GOLD",
+        help="a human coding (.jsonl); give it twice to measure two coders' agreement",
+    )
+    p.add_argument(
+        "--pred", metavar="CLAIMS", help="claims table to measure (.csv/.parquet/.jsonl)"
+    )
+    p.add_argument("--corpus", metavar="DIR", help="extract this corpus and measure the claims")
+    p.add_argument(
+        "--sample",
+        metavar="SHEET",
+        help="the coding sheet: only its sentences count, and each counts even when uncoded",
+    )
+    p.add_argument("--out", metavar="DIR", help="also write the tables as CSV to this folder")
+    p.add_argument("--report", metavar="DIR", help="also write validation.html to this folder")
+    _codebook_option(p)
+    p.set_defaults(func=cmd_validate)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from analysis.codebook import load_codebook
     from analysis.train import format_cv, read_sites, read_training, train
@@ -269,6 +448,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_train(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train the learned coder on coded articles; print its cross-validated figures",
+    )
+    p.add_argument(
+        "gold", nargs="+", metavar="GOLD", help="gold files (.jsonl) coding the --corpus folders"
+    )
+    p.add_argument(
+        "--corpus",
+        nargs="+",
+        required=True,
+        metavar="DIR",
+        help="the corpus folder each gold file codes, in the same order",
+    )
+    p.add_argument(
+        "--sites",
+        action="append",
+        metavar="TSV",
+        help="a table with file and url columns: articles of one site are left out together "
+        "in cross-validation (default: one group per corpus folder)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="PATH",
+        help="where to write the model (PATH.joblib and PATH.json); pass it as --model",
+    )
+    _codebook_option(p, model=False)
+    p.set_defaults(func=cmd_train)
+
+
 def cmd_export_qdpx(args: argparse.Namespace) -> int:
     from analysis.qdpx import export_qdpx
 
@@ -276,6 +487,14 @@ def cmd_export_qdpx(args: argparse.Namespace) -> int:
     path = export_qdpx(documents, claims, codebook, args.out, name=Path(args.corpus).name)
     print(f"{len(documents)} sources, {len(claims)} claim rows -> {path}")
     return 0
+
+
+def add_export_qdpx(sub) -> None:
+    p = sub.add_parser("export-qdpx", help="write the coding as a REFI-QDA project (.qdpx)")
+    p.add_argument("corpus", metavar="CORPUS", help="corpus folder")
+    p.add_argument("--out", required=True, metavar="FILE", help="the .qdpx file to write")
+    _codebook_option(p)
+    p.set_defaults(func=cmd_export_qdpx)
 
 
 def cmd_import_qdpx(args: argparse.Namespace) -> int:
@@ -292,6 +511,14 @@ def cmd_import_qdpx(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def add_import_qdpx(sub) -> None:
+    p = sub.add_parser("import-qdpx", help="read a REFI-QDA project's coding as a gold file")
+    p.add_argument("project", metavar="PROJECT", help="a .qdpx file (NVivo, MAXQDA, ATLAS.ti, ...)")
+    p.add_argument("--out", required=True, metavar="FILE", help="the gold file (.jsonl) to write")
+    _codebook_option(p)
+    p.set_defaults(func=cmd_import_qdpx)
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -350,223 +577,30 @@ def add_fetch(sub) -> None:
     p.set_defaults(func=cmd_fetch)
 
 
+# The commands, in the order --help lists them: adding one is a cmd_ and an add_
+# function and an entry here.
+COMMANDS = (
+    add_fetch,
+    add_extract,
+    add_report,
+    add_explain,
+    add_check_codebook,
+    add_sample,
+    add_validate,
+    add_train,
+    add_export_qdpx,
+    add_import_qdpx,
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="analysis",
         description="Count benefit, risk and uncertainty claims about skin procedures.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("extract", help="extract the claims of a corpus into a table")
-    p.add_argument(
-        "corpus",
-        metavar="CORPUS",
-        help="folder of .txt, .md, .html, .pdf, .docx, .jsonl or .csv files",
-    )
-    p.add_argument(
-        "--out",
-        required=True,
-        metavar="FILE",
-        help="claims table to write; the format follows the suffix: .csv, .parquet or .jsonl "
-        "(with --engine dask: a folder of Parquet partitions)",
-    )
-    p.add_argument(
-        "--cache",
-        metavar="DIR",
-        help="keep each document's claims here by content and codebook hash; "
-        "a re-run extracts only what changed",
-    )
-    p.add_argument(
-        "--engine",
-        choices=("local", "dask"),
-        default="local",
-        help="local: this process; dask: partitions on a Dask cluster (default: %(default)s)",
-    )
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="with --engine dask: the scheduler to use (tcp://host:8786); "
-        "default: a LocalCluster on this machine",
-    )
-    p.add_argument(
-        "--partitions",
-        type=int,
-        default=0,
-        metavar="N",
-        help="with --engine dask: how many partitions (default: 4 per worker)",
-    )
-    p.add_argument(
-        "--documents",
-        metavar="FILE",
-        help="also write the documents table (titles, hashes, metadata columns) here",
-    )
-    _metadata_option(p)
-    _codebook_option(p)
-    p.set_defaults(func=cmd_extract)
-
-    p = sub.add_parser("report", help="extract, then write the HTML reports and index.html")
-    p.add_argument(
-        "--corpus",
-        default=str(config.CORPUS),
-        metavar="DIR",
-        help="corpus folder (default: %(default)s)",
-    )
-    p.add_argument(
-        "--out",
-        default=str(config.REPORTS),
-        metavar="DIR",
-        help="reports folder (default: %(default)s)",
-    )
-    p.add_argument(
-        "--notebooks",
-        default=str(config.NOTEBOOKS),
-        metavar="DIR",
-        help="folder with overview.ipynb and deep_dive.ipynb (default: %(default)s)",
-    )
-    p.add_argument(
-        "--images",
-        action="store_true",
-        help="also write every chart as PNG and SVG under OUT/images/ (kaleido, system Chromium)",
-    )
-    p.add_argument(
-        "--jobs",
-        type=int,
-        default=config.JOBS,
-        metavar="N",
-        help="run N notebooks at once, in N processes (default: %(default)s)",
-    )
-    p.add_argument(
-        "--min-claims",
-        type=int,
-        default=config.MIN_DEEP_DIVE_CLAIMS,
-        metavar="N",
-        help="a pair gets a deep-dive page when its articles make N claims about it "
-        "(default: %(default)s; the overview shows every pair)",
-    )
-    p.add_argument(
-        "--by",
-        action="append",
-        default=[],
-        metavar="COLUMN",
-        help="also compare groups of articles by this metadata column (a page per column; "
-        "repeat for more): shares of articles per group with intervals and a test",
-    )
-    _metadata_option(p)
-    p.add_argument(
-        "--rebuild",
-        action="store_true",
-        help="forget the caches: extract every document and run every notebook again",
-    )
-    _codebook_option(p)
-    p.set_defaults(func=cmd_report)
-
-    p = sub.add_parser(
-        "explain", help="show each sentence's coding: cues, certainty and attribution"
-    )
-    p.add_argument("corpus", metavar="CORPUS", help="a corpus folder or one text file")
-    p.add_argument("--doc", metavar="NAME", help="only this document (its path in the corpus)")
-    p.add_argument(
-        "--all", action="store_true", help="also list sentences that carry no claim, and why"
-    )
-    _codebook_option(p)
-    p.set_defaults(func=cmd_explain)
-
-    p = sub.add_parser("check-codebook", help="validate a codebook before a run")
-    p.add_argument(
-        "path",
-        nargs="?",
-        default=str(config.CODEBOOK),
-        metavar="PATH",
-        help="codebook YAML (default: %(default)s)",
-    )
-    p.set_defaults(func=cmd_check_codebook)
-
-    p = sub.add_parser("sample", help="draw sentences for a human to code, or read the coding back")
-    p.add_argument("corpus", nargs="?", metavar="CORPUS", help="corpus folder to sample from")
-    p.add_argument("--n", type=int, default=100, help="sentences to draw (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
-    p.add_argument(
-        "--import",
-        dest="import_sheet",
-        metavar="SHEET",
-        help="read a coded sheet (.csv) and write it as a gold file (--out *.jsonl)",
-    )
-    p.add_argument(
-        "--out",
-        required=True,
-        metavar="FILE",
-        help="the coding sheet (.csv) to write; with --import, the gold file (.jsonl)",
-    )
-    _codebook_option(p)
-    p.set_defaults(func=cmd_sample)
-
-    p = sub.add_parser(
-        "validate", help="agreement of a coding with a human gold file (or of two coders)"
-    )
-    p.add_argument(
-        "--gold",
-        action="append",
-        required=True,
-        metavar="GOLD",
-        help="a human coding (.jsonl); give it twice to measure two coders' agreement",
-    )
-    p.add_argument(
-        "--pred", metavar="CLAIMS", help="claims table to measure (.csv/.parquet/.jsonl)"
-    )
-    p.add_argument("--corpus", metavar="DIR", help="extract this corpus and measure the claims")
-    p.add_argument(
-        "--sample",
-        metavar="SHEET",
-        help="the coding sheet: only its sentences count, and each counts even when uncoded",
-    )
-    p.add_argument("--out", metavar="DIR", help="also write the tables as CSV to this folder")
-    p.add_argument("--report", metavar="DIR", help="also write validation.html to this folder")
-    _codebook_option(p)
-    p.set_defaults(func=cmd_validate)
-
-    p = sub.add_parser(
-        "train",
-        help="train the learned coder on coded articles; print its cross-validated figures",
-    )
-    p.add_argument(
-        "gold", nargs="+", metavar="GOLD", help="gold files (.jsonl) coding the --corpus folders"
-    )
-    p.add_argument(
-        "--corpus",
-        nargs="+",
-        required=True,
-        metavar="DIR",
-        help="the corpus folder each gold file codes, in the same order",
-    )
-    p.add_argument(
-        "--sites",
-        action="append",
-        metavar="TSV",
-        help="a table with file and url columns: articles of one site are left out together "
-        "in cross-validation (default: one group per corpus folder)",
-    )
-    p.add_argument(
-        "--out",
-        required=True,
-        metavar="PATH",
-        help="where to write the model (PATH.joblib and PATH.json); pass it as --model",
-    )
-    _codebook_option(p, model=False)
-    p.set_defaults(func=cmd_train)
-
-    add_fetch(sub)
-
-    p = sub.add_parser("export-qdpx", help="write the coding as a REFI-QDA project (.qdpx)")
-    p.add_argument("corpus", metavar="CORPUS", help="corpus folder")
-    p.add_argument("--out", required=True, metavar="FILE", help="the .qdpx file to write")
-    _codebook_option(p)
-    p.set_defaults(func=cmd_export_qdpx)
-
-    p = sub.add_parser("import-qdpx", help="read a REFI-QDA project's coding as a gold file")
-    p.add_argument("project", metavar="PROJECT", help="a .qdpx file (NVivo, MAXQDA, ATLAS.ti, ...)")
-    p.add_argument("--out", required=True, metavar="FILE", help="the gold file (.jsonl) to write")
-    _codebook_option(p)
-    p.set_defaults(func=cmd_import_qdpx)
+    for add in COMMANDS:
+        add(sub)
     return parser
 
 

@@ -37,9 +37,6 @@ METADATA_KEYS = ("doc", "file", "path")
 RESERVED_COLUMNS = ("doc", "text", "sha256", "source")
 DATE_COLUMNS = ("date", "published", "modified", "fetched")
 
-# Output formats of claims tables, by suffix.
-TABLE_FORMATS = (".csv", ".parquet", ".jsonl")
-
 # A procedure x condition pair gets a deep-dive report when its articles make
 # at least this many claims about it (one sentence listing eight conditions
 # makes no eight reports); the overview shows every pair.

@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,52 +152,119 @@ def load_documents(documents_path: str = "", claims_path: str = "") -> pd.DataFr
     return documents.drop(columns="text")
 
 
-def plan_jobs(
-    claims: pd.DataFrame,
-    data: dict[str, str],
-    min_claims: int = config.MIN_DEEP_DIVE_CLAIMS,
-    by: tuple[str, ...] = (),
-) -> list[dict]:
-    """The overview, one comparison per metadata column of ``by``, and one
-    deep dive per (procedure, condition) with at least ``min_claims``
-    claims (the overview shows the others)."""
-    jobs = [
-        {
-            "name": "overview",
-            "notebook": OVERVIEW,
-            "title": "Overview of the corpus",
-            "procedure": "",
-            "condition": "",
-            "parameters": dict(data),
-        }
-    ]
-    for column in by:
-        jobs.append(
-            {
-                "name": f"compare_{slug(column)}",
-                "notebook": COMPARE,
-                "title": f"Articles compared by {column}",
-                "procedure": "",
-                "condition": "",
-                "parameters": {**data, "by": column},
-            }
+@dataclass
+class Job:
+    """One report to run: its notebook, page name, title and parameters."""
+
+    name: str
+    notebook: str
+    title: str
+    parameters: dict
+    procedure: str = ""
+    condition: str = ""
+
+
+@dataclass
+class Inputs:
+    """What every report kind plans from: the run's tables and options."""
+
+    claims: pd.DataFrame
+    documents: pd.DataFrame
+    problems: pd.DataFrame
+    data: dict[str, str]  # the notebooks' path parameters
+    min_claims: int = config.MIN_DEEP_DIVE_CLAIMS
+    by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    """A kind of report: ``plan`` gives its jobs; ``rows`` gives the claims a
+    job counts (for the index) and the tables its page depends on (for the
+    cache: a page is run again when they change)."""
+
+    notebook: str
+    plan: Callable[[Inputs], list[Job]]
+    rows: Callable[[Job, Inputs], tuple[pd.DataFrame, tuple[pd.DataFrame, ...]]]
+    evidence: bool = False  # write the job's claims beside its page
+
+
+def _shown(documents: pd.DataFrame) -> pd.DataFrame:
+    return documents[["doc", "title"]]  # what a report shows of a document
+
+
+def plan_overview(inputs: Inputs) -> list[Job]:
+    return [Job("overview", OVERVIEW, "Overview of the corpus", dict(inputs.data))]
+
+
+def overview_rows(job: Job, inputs: Inputs) -> tuple[pd.DataFrame, tuple[pd.DataFrame, ...]]:
+    return inputs.claims, (inputs.claims, _shown(inputs.documents), inputs.problems)
+
+
+def plan_comparisons(inputs: Inputs) -> list[Job]:
+    """A comparison per metadata column of ``by``."""
+    return [
+        Job(
+            f"compare_{slug(column)}",
+            COMPARE,
+            f"Articles compared by {column}",
+            {**inputs.data, "by": column},
         )
-    for row in pairs(claims).itertuples():
-        if row.claims < min_claims:
+        for column in inputs.by
+    ]
+
+
+def compare_rows(job: Job, inputs: Inputs) -> tuple[pd.DataFrame, tuple[pd.DataFrame, ...]]:
+    return inputs.claims, (inputs.claims, inputs.documents)  # groups are metadata columns
+
+
+def plan_deep_dives(inputs: Inputs) -> list[Job]:
+    """A deep dive per (procedure, condition) with at least ``min_claims``
+    claims (the overview shows the others)."""
+    jobs = []
+    for row in pairs(inputs.claims).itertuples():
+        if row.claims < inputs.min_claims:
             continue
         procedure, condition = str(row.procedure), str(row.condition)
         jobs.append(
-            {
-                "name": deep_dive_name(procedure, condition),
-                "notebook": DEEP_DIVE,
-                "title": f"{procedure.replace('_', ' ')} × "
+            Job(
+                deep_dive_name(procedure, condition),
+                DEEP_DIVE,
+                f"{procedure.replace('_', ' ')} × "
                 f"{condition.replace('_', ' ') if condition else 'no particular condition'}",
-                "procedure": procedure,
-                "condition": condition,
-                "parameters": {**data, "procedure": procedure, "condition": condition},
-            }
+                {**inputs.data, "procedure": procedure, "condition": condition},
+                procedure,
+                condition,
+            )
         )
     return jobs
+
+
+def deep_dive_rows(job: Job, inputs: Inputs) -> tuple[pd.DataFrame, tuple[pd.DataFrame, ...]]:
+    """A deep dive shows its pair's claims, their documents and the general
+    risk claims about the procedure in them."""
+    claims = inputs.claims
+    subset = claims[(claims["procedure"] == job.procedure) & (claims["condition"] == job.condition)]
+    docs = subset["doc"].unique()
+    shown = _shown(inputs.documents)
+    return subset, (
+        subset.drop(columns="rule"),  # what the page shows, not how it was decided
+        general_risk_counts(claims, job.procedure, docs),
+        shown[shown["doc"].isin(docs)],
+    )
+
+
+# The kinds of report a run plans, in the order the index lists them: adding
+# a kind is its notebook, a plan and a rows function, and an entry here.
+REPORTS: dict[str, ReportKind] = {
+    "overview": ReportKind(OVERVIEW, plan_overview, overview_rows),
+    "compare": ReportKind(COMPARE, plan_comparisons, compare_rows),
+    "deep_dive": ReportKind(DEEP_DIVE, plan_deep_dives, deep_dive_rows, evidence=True),
+}
+
+
+def plan_jobs(inputs: Inputs) -> list[tuple[ReportKind, Job]]:
+    """Every report of the run, with its kind."""
+    return [(kind, job) for kind in REPORTS.values() for job in kind.plan(inputs)]
 
 
 TEMPLATES = Path(__file__).parent / "templates" / "nbconvert"
@@ -230,24 +298,24 @@ def export_html(notebook_path: Path, html_path: Path, title: str = "") -> None:
 KERNEL_START_RETRIES = 2
 
 
-def run_job(job: dict, notebooks: Path, out: Path, kernel: str) -> tuple[str, str]:
+def run_job(job: Job, notebooks: Path, out: Path, kernel: str) -> tuple[str, str]:
     """Execute one notebook and export it; (status, error)."""
     import papermill as pm
 
-    executed = out / "notebooks" / f"{job['name']}.ipynb"
+    executed = out / "notebooks" / f"{job.name}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(1 + KERNEL_START_RETRIES):
         try:
             pm.execute_notebook(
-                str(notebooks / job["notebook"]),
+                str(notebooks / job.notebook),
                 str(executed),
-                parameters=job["parameters"],
+                parameters=job.parameters,
                 kernel_name=kernel,
                 progress_bar=False,
                 cwd=str(notebooks),
                 extra_arguments=list(config.KERNEL_ARGS),
             )
-            export_html(executed, out / f"{job['name']}.html", job.get("title", ""))
+            export_html(executed, out / f"{job.name}.html", job.title)
         except Exception as exc:  # one failing report must not sink the batch
             if attempt < KERNEL_START_RETRIES and "Kernel died before replying" in str(exc):
                 continue  # two kernels drew the same free port: start it again
@@ -291,10 +359,10 @@ def table_hash(*tables: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def fingerprint(job: dict, notebooks: Path, inputs: str) -> str:
+def fingerprint(job: Job, notebooks: Path, inputs: str) -> str:
     """What a report's HTML depends on: notebook, parameters, input rows."""
-    h = hashlib.sha256((notebooks / job["notebook"]).read_bytes())
-    h.update(json.dumps(job["parameters"], sort_keys=True).encode())
+    h = hashlib.sha256((notebooks / job.notebook).read_bytes())
+    h.update(json.dumps(job.parameters, sort_keys=True).encode())
     h.update(f"{inputs}\n{analysis.__version__}\n{code_hash()}".encode())
     return h.hexdigest()
 
@@ -310,7 +378,7 @@ def code_hash() -> str:
 
 
 def run_jobs(
-    jobs: list[dict], notebooks: Path, out: Path, kernel: str, n: int
+    jobs: list[Job], notebooks: Path, out: Path, kernel: str, n: int
 ) -> list[tuple[str, str]]:
     """(status, error) of each job, run in ``n`` processes (papermill's
     working-directory switch is process-wide: never threads)."""
@@ -370,58 +438,44 @@ def build_reports(
         "problems_path": str(data_dir / "problems.csv"),
         "codebook_path": cb.path,
     }
-    planned = plan_jobs(claims, data, min_claims, tuple(by))
+    inputs = Inputs(claims, documents, problems, data, min_claims, tuple(by))
+    planned = plan_jobs(inputs)
     state_path = cache / "reports.json"
     try:
         previous = json.loads(state_path.read_text())
     except (OSError, ValueError):
         previous = {}
-    shown = documents[["doc", "title"]]  # what a report shows of a document
     todo, prints, subsets = [], {}, {}
-    for job in planned:
-        job["parameters"]["images_dir"] = str(out / "images" / job["name"]) if images else ""
-        subset = claims
-        if job["procedure"]:
-            subset = claims[
-                (claims["procedure"] == job["procedure"])
-                & (claims["condition"] == job["condition"])
-            ]
+    for kind, job in planned:
+        job.parameters["images_dir"] = str(out / "images" / job.name) if images else ""
+        subset, depends = kind.rows(job, inputs)
+        if kind.evidence:
             for suffix in (".csv", ".parquet"):  # the full evidence beside the report
-                write_table(subset, data_dir / f"{job['name']}.evidence{suffix}")
-        subsets[job["name"]] = subset
-        if job["procedure"]:  # a deep dive shows its pair's claims and their documents
-            docs = subset["doc"].unique()
-            inputs = table_hash(
-                subset.drop(columns="rule"),  # what the page shows, not how it was decided
-                general_risk_counts(claims, job["procedure"], docs),
-                shown[shown["doc"].isin(docs)],
-            )
-        elif job["notebook"] == COMPARE:  # groups come from the metadata columns
-            inputs = table_hash(claims, documents)
-        else:
-            inputs = table_hash(claims, shown, problems)
-        prints[job["name"]] = fingerprint(job, notebooks, inputs)
-        if (
-            previous.get(job["name"]) != prints[job["name"]]
-            or not (out / f"{job['name']}.html").is_file()
-        ):
+                write_table(subset, data_dir / f"{job.name}.evidence{suffix}")
+        subsets[job.name] = subset
+        prints[job.name] = fingerprint(job, notebooks, table_hash(*depends))
+        if previous.get(job.name) != prints[job.name] or not (out / f"{job.name}.html").is_file():
             todo.append(job)
     results = dict(
-        zip([j["name"] for j in todo], run_jobs(todo, notebooks, out, kernel, jobs), strict=True)
+        zip([j.name for j in todo], run_jobs(todo, notebooks, out, kernel, jobs), strict=True)
     )
     rows = []
-    for job in planned:
-        status, error = results.get(job["name"], ("ok", ""))
-        subset = subsets[job["name"]]
+    for _, job in planned:
+        status, error = results.get(job.name, ("ok", ""))
+        subset = subsets[job.name]
         totals = count_claims(subset.assign(_all=1), ["_all"]) if not subset.empty else None
         by_type = count_claims(subset, ["type"]).set_index("type")["claims"]
         rows.append(
             {
-                **{k: job[k] for k in ("name", "notebook", "title", "procedure", "condition")},
-                "html": f"{job['name']}.html",
+                "name": job.name,
+                "notebook": job.notebook,
+                "title": job.title,
+                "procedure": job.procedure,
+                "condition": job.condition,
+                "html": f"{job.name}.html",
                 "status": status,
                 "error": error,
-                "rerun": job["name"] in results,
+                "rerun": job.name in results,
                 "claims": int(totals["claims"].iloc[0]) if totals is not None else 0,
                 "articles": int(totals["articles"].iloc[0]) if totals is not None else 0,
                 **{t: int(by_type.get(t, 0)) for t in ("benefit", "risk", "uncertainty")},
@@ -482,6 +536,6 @@ def build_validation_report(
         "pred_path": str(write_table(pred, data / "pred.jsonl")),
         "sample_path": str(write_table(units, data / "sample.csv")) if units is not None else "",
     }
-    job = {"name": "validation", "notebook": VALIDATION, "parameters": parameters}
+    job = Job("validation", VALIDATION, "Agreement with the gold coding", parameters)
     status, error = run_job(job, Path(notebooks).resolve(), out, kernel)
     return out / "validation.html", error if status != "ok" else ""

@@ -1,6 +1,7 @@
 """Read and write tables by file suffix, atomically.
 
-``.csv``, ``.parquet`` and ``.jsonl`` are supported. A table is written to a
+The formats are the entries of :data:`FORMATS`, by suffix (``.csv``,
+``.parquet``, ``.jsonl``): adding one is one entry. A table is written to a
 temporary file beside its target and renamed into place, so an interrupted
 run never leaves a half-written file that a later run would trust.
 """
@@ -11,19 +12,41 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
-from analysis import config
 from analysis.errors import ParameterError, TableFormatError
+
+
+class TableFormat(NamedTuple):
+    """How one table format is read and written (``write(df, tmp_path)``)."""
+
+    read: Callable[[Path], pd.DataFrame]
+    write: Callable[[pd.DataFrame, Path], None]
+
+
+FORMATS: dict[str, TableFormat] = {
+    ".csv": TableFormat(
+        read=lambda path: pd.read_csv(path, keep_default_na=False, na_values=[]),
+        write=lambda df, tmp: df.to_csv(tmp, index=False),
+    ),
+    ".parquet": TableFormat(
+        read=pd.read_parquet,
+        write=lambda df, tmp: df.to_parquet(tmp, index=False),
+    ),
+    ".jsonl": TableFormat(
+        read=lambda path: pd.read_json(path, orient="records", lines=True, dtype=False),
+        write=lambda df, tmp: df.to_json(tmp, orient="records", lines=True, force_ascii=False),
+    ),
+}
 
 
 def _check_suffix(path: Path) -> str:
     suffix = path.suffix.lower()
-    if suffix not in config.TABLE_FORMATS:
+    if suffix not in FORMATS:
         raise TableFormatError(
-            f"{path}: unknown table format {suffix or '(none)'}; "
-            f"use one of {', '.join(config.TABLE_FORMATS)}"
+            f"{path}: unknown table format {suffix or '(none)'}; use one of {', '.join(FORMATS)}"
         )
     return suffix
 
@@ -57,14 +80,8 @@ def write_text(path: str | Path, text: str) -> Path:
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     """Write ``df`` to ``path`` in the format its suffix names."""
     path = Path(path)
-    suffix = _check_suffix(path)
-    if suffix == ".csv":
-        return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
-    if suffix == ".parquet":
-        return atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
-    return atomic_write(
-        path, lambda tmp: df.to_json(tmp, orient="records", lines=True, force_ascii=False)
-    )
+    write = FORMATS[_check_suffix(path)].write
+    return atomic_write(path, lambda tmp: write(df, tmp))
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -73,14 +90,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if path.is_dir():
         return pd.read_parquet(path)
-    suffix = _check_suffix(path)
+    read = FORMATS[_check_suffix(path)].read
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such table")
-    if suffix == ".csv":
-        return pd.read_csv(path, keep_default_na=False, na_values=[])
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_json(path, orient="records", lines=True, dtype=False)
+    return read(path)
 
 
 def query(sql: str, **tables: str | Path) -> pd.DataFrame:
