@@ -19,7 +19,7 @@ from analysis.compare import (
     quantified_shares,
 )
 from analysis.errors import GroupingError
-from analysis.extract import CLAIM_COLUMNS
+from analysis.schema import CLAIM_COLUMNS
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "annotation" / "dev"
 

@@ -27,8 +27,9 @@ import pandas as pd
 
 import analysis
 from analysis.codebook import Codebook
-from analysis.corpus import PROBLEM_COLUMNS, documents_table, iter_documents
-from analysis.extract import BATCH, CLAIM_COLUMNS, extract_documents
+from analysis.corpus import documents_table, iter_documents
+from analysis.extract import BATCH, extract_documents
+from analysis.schema import CLAIM_COLUMNS, PROBLEM_COLUMNS
 from analysis.tables import write_text
 
 CHUNK_ROWS = 20_000

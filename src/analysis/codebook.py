@@ -29,10 +29,10 @@ import yaml
 from analysis import config
 from analysis.errors import CodebookError
 from analysis.prefilter import Prefilter
+from analysis.schema import CERTAINTIES
 
 FLAGS = re.IGNORECASE
 # Certainty values (GUIDELINES.md "Certainty"), from weakest to strongest change.
-CERTAINTIES = ("asserted", "hedged", "negated")
 MACRO = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # What an entry that failed its check stands for while the others are checked.
 NEVER = re.compile(r"(?!)")

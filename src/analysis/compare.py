@@ -31,8 +31,9 @@ import math
 import pandas as pd
 
 from analysis import config
-from analysis.counts import TYPES, claim_key, wilson
+from analysis.counts import TYPES, wilson
 from analysis.errors import GroupingError
+from analysis.schema import claim_key
 
 NOT_GIVEN = "(not given)"
 SHARE_COLUMNS = ["group", "procedure", "articles", "small"] + [

@@ -36,16 +36,15 @@ import pandas as pd
 
 from analysis.metadata import metadata_file, normalise_dates, read_metadata
 from analysis.readers import READERS, CorpusError, Problem, decode, first_heading
+from analysis.schema import DOCUMENT_COLUMNS, PROBLEM_COLUMNS
 
 __all__ = ["CorpusError", "decode", "first_heading", "iter_documents", "load_corpus"]
 
 WORDS = re.compile(r"[^\W\d_]{2,}(?:\s+[^\W\d_]{2,}){2,}")  # three words in a row
 
-DOCUMENT_COLUMNS = ["doc", "title", "text", "sha256", "source"]
 # Lone UTF-16 surrogates: in scraped text (half an emoji) and in file names
 # that are not UTF-8 (Python's surrogateescape); no encoder writes them.
 SURROGATES = re.compile("[\ud800-\udfff]")
-PROBLEM_COLUMNS = ["doc", "problem", "action"]
 
 
 def sha256(text: str) -> str:

@@ -28,29 +28,12 @@ reports ("% of articles that mention risks").
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
+
+from analysis.schema import claim_key, sentence_key
 
 TYPES = ("benefit", "risk", "uncertainty")
 DEFAULT_BY = ("procedure", "condition", "type")
-
-
-def sentence_key(claims: pd.DataFrame) -> pd.Series:
-    """Identity of a sentence for counting: its document and its words."""
-    words = claims["sentence"].map(lambda s: re.sub(r"\s+", " ", str(s)).strip().lower())
-    return claims["doc"].astype(str) + "\x1f" + words
-
-
-def claim_key(claims: pd.DataFrame) -> pd.Series:
-    """Identity of a claim for counting: its sentence, type and category."""
-    return (
-        sentence_key(claims)
-        + "\x1f"
-        + claims["type"].astype(str)
-        + "\x1f"
-        + claims["category"].astype(str)
-    )
 
 
 def count_claims(

@@ -21,7 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.codebook import Codebook, load_codebook
-from analysis.corpus import PROBLEM_COLUMNS, corpus_files
+from analysis.corpus import corpus_files
+from analysis.schema import PROBLEM_COLUMNS
 
 
 def _extract_partition(

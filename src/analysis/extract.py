@@ -62,31 +62,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.codebook import CERTAINTIES, Category, Codebook, Trigger
+from analysis.codebook import Category, Codebook, Trigger
 from analysis.features import CODED_KINDS, FEATURE_COLUMNS, cue_features, masked
+from analysis.schema import CERTAINTIES, CLAIM_COLUMNS
 from analysis.segment import CLAIM_KINDS, segment_document
 
-CLAIM_COLUMNS = [
-    "doc",
-    "sentence",
-    "start",
-    "end",
-    "type",
-    "category",
-    "certainty",
-    "procedure",
-    "condition",
-    "cue",
-    "cue_start",
-    "cue_end",
-    "quantified",
-    "quantity",
-    "rule",
-    "codebook_version",
-    "codebook_sha256",
-    "model_version",
-    "model_sha256",
-]
 WORD = re.compile(r"\w+")
 # Documents the learned coder decides at once: its cost is mostly per call.
 BATCH = 32

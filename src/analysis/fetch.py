@@ -40,12 +40,11 @@ import pandas as pd
 
 import analysis
 from analysis import config
-from analysis.corpus import PROBLEM_COLUMNS
 from analysis.errors import FetchError
 from analysis.readers import decode
+from analysis.schema import FETCH_COLUMNS, PROBLEM_COLUMNS
 from analysis.tables import write_table
 
-FETCH_COLUMNS = ["doc", "url", "final_url", "title", "site", "author", "date", "fetched", "status"]
 SUFFIXES = {
     "text/html": ".html",
     "application/xhtml+xml": ".html",

@@ -26,10 +26,10 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from analysis.codebook import CERTAINTIES, Codebook
+from analysis.codebook import Codebook
 from analysis.errors import QdpxError
+from analysis.schema import CERTAINTIES, CODING_COLUMNS
 from analysis.tables import atomic_write
-from analysis.validate import CODING_COLUMNS
 
 NS = "urn:QDA-XML:project:1.0"
 NAMESPACE = uuid.UUID("6f1c6c1e-3d2a-4f55-9a53-5c1a1f0c2b7e")  # claimscope's GUID space

@@ -33,8 +33,9 @@ from analysis import config
 from analysis.cache import extract_corpus
 from analysis.codebook import Codebook, load_codebook
 from analysis.compare import groups_of
-from analysis.corpus import PROBLEM_COLUMNS, load_corpus
+from analysis.corpus import load_corpus
 from analysis.counts import count_claims, general_risk, pairs
+from analysis.schema import PROBLEM_COLUMNS
 from analysis.tables import read_table, write_table, write_text
 
 OVERVIEW = "overview.ipynb"

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.codebook import CERTAINTIES, Codebook
+from analysis.codebook import Codebook
 from analysis.errors import ParameterError, SheetError
+from analysis.schema import CERTAINTIES, CODING_COLUMNS
 from analysis.segment import CLAIM_KINDS
-from analysis.validate import CODING_COLUMNS
 
 CODER_COLUMNS = ["type", "category", "certainty", "procedures", "conditions", "note"]
 SHEET_COLUMNS = ["sample_id", "doc", "start", "end", "sentence", *CODER_COLUMNS]

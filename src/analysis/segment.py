@@ -37,19 +37,8 @@ import re
 import pandas as pd
 
 from analysis.codebook import Codebook
+from analysis.schema import SENTENCE_COLUMNS
 
-SENTENCE_COLUMNS = [
-    "doc",
-    "sid",
-    "start",
-    "end",
-    "sentence",
-    "body_start",
-    "kind",
-    "line",
-    "section",
-    "lead_in",
-]
 CLAIM_KINDS = ("text", "list_item")
 
 # Language, not domain: words after which a period does not end a sentence.

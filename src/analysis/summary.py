@@ -15,19 +15,8 @@ import html
 
 import pandas as pd
 
-from analysis.counts import TYPES, balance, claim_key, count_claims, other_risk, pair_mask
-
-EVIDENCE_COLUMNS = [
-    "doc",
-    "sentence",
-    "type",
-    "category",
-    "certainty",
-    "procedures",
-    "conditions",
-    "quantity",
-    "cue",
-]
+from analysis.counts import TYPES, balance, count_claims, other_risk, pair_mask
+from analysis.schema import EVIDENCE_COLUMNS, fold_claims
 
 
 def _pair(procedure: str, condition: str) -> str:
@@ -99,29 +88,20 @@ def headline(
 
 
 def evidence(claims: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim (sentence x type x category), attributions joined."""
-    if claims.empty:
+    """One row per claim (:func:`analysis.schema.fold_claims`: a sentence
+    repeated word for word in one document is one claim, shown where it
+    first stands), attributions joined, and the cue's spans in the sentence."""
+    folded = fold_claims(claims.sort_values(["doc", "start"]), extra=["start", "quantity", "cue"])
+    if folded.empty:
         return pd.DataFrame(columns=[*EVIDENCE_COLUMNS, "cue_spans"])
-    # One row per claim, as counted (a sentence repeated word for word in
-    # one document is one claim, shown where it first stands).
-    keyed = claims.assign(_claim=claim_key(claims))
-    grouped = keyed.groupby("_claim", sort=False)
-    out = grouped.agg(
-        doc=("doc", "first"),
-        start=("start", "min"),
-        sentence=("sentence", "first"),
-        type=("type", "first"),
-        category=("category", "first"),
-        certainty=("certainty", "first"),
-        procedures=("procedure", lambda s: ", ".join(dict.fromkeys(s))),
-        conditions=("condition", lambda s: ", ".join(c for c in dict.fromkeys(s) if c)),
-        quantity=("quantity", "first"),
-        cue=("cue", "first"),
-    ).reset_index()
-    out["cue_spans"] = [
-        _spans(sentence, cue) for sentence, cue in zip(out["sentence"], out["cue"], strict=True)
+    for column in ("procedures", "conditions"):
+        folded[column] = folded[column].map(", ".join)
+    folded["cue_spans"] = [
+        _spans(str(sentence), str(cue))
+        for sentence, cue in zip(folded["sentence"], folded["cue"], strict=True)
     ]
-    return out.sort_values(["doc", "start", "type", "category"])[[*EVIDENCE_COLUMNS, "cue_spans"]]
+    ordered = folded.sort_values(["doc", "start", "type", "category"], kind="stable")
+    return ordered[[*EVIDENCE_COLUMNS, "cue_spans"]]
 
 
 def _spans(sentence: str, cue: str) -> list[tuple[int, int]]:

@@ -32,7 +32,6 @@ sentence both left uncoded counts as agreement.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -42,17 +41,9 @@ import pandas as pd
 
 from analysis.counts import TYPES
 from analysis.errors import TableFormatError
+from analysis.schema import fold_claims
 from analysis.tables import read_table
 
-CODING_COLUMNS = [
-    "doc",
-    "sentence",
-    "type",
-    "category",
-    "certainty",
-    "procedures",
-    "conditions",
-]
 NONE = "(none)"
 
 
@@ -74,25 +65,6 @@ def norm(text: str) -> str:
     return text.strip(" .:;,!?\"'\u2019\u201c\u201d-")
 
 
-def ids(value: object) -> tuple[str, ...]:
-    """Canonical ids from a list, a JSON list, or text split at | or ;."""
-    if value is None or (isinstance(value, float) and value != value):
-        return ()
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return tuple(sorted({str(v) for v in value if str(v) and str(v).lower() != "nan"}))
-    text = str(value).strip()
-    if text.startswith("["):
-        try:
-            return ids(json.loads(text))
-        except ValueError:
-            pass
-    if text.lower() in ("", "nan", "none", "general"):
-        return ()
-    return tuple(sorted({t.strip() for t in re.split(r"[|;,]", text) if t.strip()}))
-
-
 def read_coding(path: str | Path) -> pd.DataFrame:
     """The codings table of a gold file (JSON Lines, list columns) or a
     claims table (one row per attribution), by suffix."""
@@ -107,38 +79,7 @@ def to_coding(table: pd.DataFrame, source: str = "coding") -> pd.DataFrame:
             f"{source}: missing columns {sorted(missing)}; give a claims table "
             "(analysis extract) or a gold file (analysis sample --import)"
         )
-    if table.empty:
-        return pd.DataFrame(columns=CODING_COLUMNS)
-    procs = table["procedures"] if "procedures" in table else table.get("procedure")
-    conds = table["conditions"] if "conditions" in table else table.get("condition")
-    rows: dict[tuple, dict] = {}
-    for i, r in enumerate(table.itertuples(index=False)):
-        key = (Path(str(r.doc)).name, str(r.sentence), str(r.type).strip(), str(r.category).strip())
-        row = rows.setdefault(
-            key,
-            {
-                "certainty": str(getattr(r, "certainty", "") or "").strip(),
-                "procedures": set(),
-                "conditions": set(),
-            },
-        )
-        row["procedures"].update(ids(procs.iloc[i]) if procs is not None else ())
-        row["conditions"].update(ids(conds.iloc[i]) if conds is not None else ())
-    return pd.DataFrame(
-        [
-            {
-                "doc": d,
-                "sentence": s,
-                "type": t,
-                "category": c,
-                "certainty": v["certainty"],
-                "procedures": tuple(sorted(v["procedures"])),
-                "conditions": tuple(sorted(v["conditions"])),
-            }
-            for (d, s, t, c), v in rows.items()
-        ],
-        columns=CODING_COLUMNS,
-    )
+    return fold_claims(table)
 
 
 def align(gold: set[str], pred: set[str]) -> dict[str, str]:

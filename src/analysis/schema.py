@@ -1,0 +1,140 @@
+"""The tables' contracts, in one place: every table's columns, and the one
+function that folds claim rows into claims.
+
+Each step takes and returns tidy pandas tables; their columns are named
+here (the modules that make them document what each column means):
+
+- documents (:mod:`analysis.corpus`): ``DOCUMENT_COLUMNS``, then any
+  metadata columns; problems: ``PROBLEM_COLUMNS``;
+- sentences (:mod:`analysis.segment`): ``SENTENCE_COLUMNS``;
+- claims (:mod:`analysis.extract`): ``CLAIM_COLUMNS``, one row per claim x
+  procedure x condition;
+- codings (:mod:`analysis.validate`, :mod:`analysis.sample`,
+  :mod:`analysis.qdpx`): ``CODING_COLUMNS``, one row per claim with its
+  procedures and conditions as tuples: what two coders are compared on;
+- evidence (:mod:`analysis.summary`): ``EVIDENCE_COLUMNS``, the codings'
+  columns plus the number and the cue a reader checks;
+- fetched pages (:mod:`analysis.fetch`): ``FETCH_COLUMNS``.
+
+A *claim* is a sentence of a document, a claim type and a category
+(GUIDELINES.md, "Unit of coding"): :func:`claim_key` is its identity,
+whitespace and case aside, and :func:`fold_claims` turns any table of claim
+rows (the claims table, a gold file, a coded sheet) into one row per claim.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+
+CERTAINTIES = ("asserted", "hedged", "negated")
+
+DOCUMENT_COLUMNS = ["doc", "title", "text", "sha256", "source"]
+PROBLEM_COLUMNS = ["doc", "problem", "action"]
+SENTENCE_COLUMNS = [
+    "doc",
+    "sid",
+    "start",
+    "end",
+    "sentence",
+    "body_start",
+    "kind",
+    "line",
+    "section",
+    "lead_in",
+]
+CLAIM_COLUMNS = [
+    "doc",
+    "sentence",
+    "start",
+    "end",
+    "type",
+    "category",
+    "certainty",
+    "procedure",
+    "condition",
+    "cue",
+    "cue_start",
+    "cue_end",
+    "quantified",
+    "quantity",
+    "rule",
+    "codebook_version",
+    "codebook_sha256",
+    "model_version",
+    "model_sha256",
+]
+CODING_COLUMNS = ["doc", "sentence", "type", "category", "certainty", "procedures", "conditions"]
+EVIDENCE_COLUMNS = [*CODING_COLUMNS, "quantity", "cue"]
+FETCH_COLUMNS = ["doc", "url", "final_url", "title", "site", "author", "date", "fetched", "status"]
+
+
+def sentence_key(claims: pd.DataFrame) -> pd.Series:
+    """Identity of a sentence for counting: its document and its words."""
+    words = claims["sentence"].map(lambda s: re.sub(r"\s+", " ", str(s)).strip().lower())
+    return claims["doc"].astype(str) + "\x1f" + words
+
+
+def claim_key(claims: pd.DataFrame) -> pd.Series:
+    """Identity of a claim: its sentence, type and category."""
+    return (
+        sentence_key(claims)
+        + "\x1f"
+        + claims["type"].astype(str).str.strip()
+        + "\x1f"
+        + claims["category"].astype(str).str.strip()
+    )
+
+
+def ids(value: object) -> tuple[str, ...]:
+    """Canonical ids from a list, a JSON list, or text split at | or ;."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ()
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return tuple(sorted({str(v) for v in value if str(v) and str(v).lower() != "nan"}))
+    text = str(value).strip()
+    if text.startswith("["):
+        try:
+            return ids(json.loads(text))
+        except ValueError:
+            pass
+    if text.lower() in ("", "nan", "none", "general"):
+        return ()
+    return tuple(sorted({p.strip() for p in re.split(r"[|;,]", text) if p.strip()}))
+
+
+def fold_claims(table: pd.DataFrame, extra: Iterable[str] = ()) -> pd.DataFrame:
+    """One row per claim (:func:`claim_key`) of a table of claim rows:
+    ``CODING_COLUMNS``, the procedures and conditions of all its rows as
+    sorted tuples, and the first value of each ``extra`` column, in the
+    order the claims first appear."""
+    extra = [c for c in extra if c not in CODING_COLUMNS]
+    if table.empty:
+        return pd.DataFrame(columns=[*CODING_COLUMNS, *extra])
+    procs = table["procedures"] if "procedures" in table else table.get("procedure")
+    conds = table["conditions"] if "conditions" in table else table.get("condition")
+    none = pd.Series([()] * len(table), index=table.index)
+    keyed = table.assign(
+        _key=claim_key(table),
+        _procedures=none if procs is None else procs.map(ids),
+        _conditions=none if conds is None else conds.map(ids),
+        type=table["type"].astype(str).str.strip(),
+        category=table["category"].astype(str).str.strip(),
+        certainty=table["certainty"].fillna("").astype(str).str.strip()
+        if "certainty" in table
+        else "",
+    )
+    grouped = keyed.groupby("_key", sort=False)
+    first = grouped[["doc", "sentence", "type", "category", "certainty", *extra]].first()
+    first["procedures"] = grouped["_procedures"].agg(_union)
+    first["conditions"] = grouped["_conditions"].agg(_union)
+    return first.reset_index(drop=True)[[*CODING_COLUMNS, *extra]]
+
+
+def _union(values: pd.Series) -> tuple[str, ...]:
+    return tuple(sorted(set().union(*values)))
