@@ -23,7 +23,8 @@ from analysis.cli import main
 from analysis.codebook import CodebookError, load_codebook
 from analysis.corpus import CorpusError, decode, load_corpus
 from analysis.extract import extract
-from analysis.report import build_reports, check_pair
+from analysis.notebook import check_pair
+from analysis.report import build_reports
 from tests.conftest import make_documents
 
 ARTICLE = "Chemical peels can fade melasma. They may cause redness and peeling in some people.\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.report import export_html
+from analysis.report import export_html, work_dir
 from tests.conftest import REPO
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -141,7 +141,7 @@ def test_index_links_every_report(browser, report_run):
 def test_negative_control_bare_mimetype_renderer_fails(browser, report_run, tmp_path):
     """Exported with only the plotly mimetype (plotly's papermill default),
     the charts vanish; the check above must catch it."""
-    nb = json.loads((report_run.out / "notebooks" / "overview.ipynb").read_text())
+    nb = json.loads((work_dir(report_run.out) / "notebooks" / "overview.ipynb").read_text())
     for cell in nb["cells"]:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
@@ -177,9 +177,9 @@ def test_no_corpus_payload_runs_in_the_browser(browser, malicious_run):
 
 
 def test_validation_report_renders_offline(browser, report_run, tmp_path):
-    from analysis.report import build_validation_report
     from analysis.tables import read_table
-    from analysis.validate import to_coding
+    from analysis.validation.agreement import to_coding
+    from analysis.validation.report import build_validation_report
 
     claims = read_table(report_run.out / "data" / "claims.parquet")
     gold, pred = to_coding(claims), to_coding(claims.iloc[20:])

@@ -75,7 +75,7 @@ def test_cross_validation_leaves_whole_sites_out_and_holds_the_floor(training, r
     rules_alone = pd.concat(
         [extract(make_documents({d: training.texts[d]}), rules) for d in dev["doc"].unique()]
     )
-    from analysis.validate import agreement, to_coding
+    from analysis.validation.agreement import agreement, to_coding
 
     baseline = agreement(dev, to_coding(rules_alone)).figure("f1", "category")
     learned = agreement(dev, cv.predictions[cv.predictions["doc"].isin(dev["doc"])]).figure(

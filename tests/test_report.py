@@ -105,7 +105,7 @@ def test_pages_have_titles_navigation_and_one_plotly_for_the_folder(report_run):
 
 
 def test_a_notebook_given_claims_never_shows_the_bundled_corpus(tmp_path):
-    from analysis.report import load_documents, load_problems
+    from analysis.notebook import load_documents, load_problems
     from analysis.tables import write_table
 
     claims = tmp_path / "claims.csv"
@@ -117,7 +117,7 @@ def test_a_notebook_given_claims_never_shows_the_bundled_corpus(tmp_path):
 
 
 def test_a_deep_dive_pair_may_be_named_by_synonym_or_label():
-    from analysis.report import check_pair
+    from analysis.notebook import check_pair
 
     assert check_pair("Micro-needling", "eczema") == ("microneedling", "atopic_dermatitis")
     assert check_pair("Chemical peel", "Acne scars") == ("chemical_peel", "acne_scars")

@@ -13,10 +13,10 @@ import pytest
 from analysis import config
 from analysis.corpus import load_corpus
 from analysis.extract import extract
-from analysis.qdpx import QdpxError, export_qdpx, import_qdpx
-from analysis.sample import SheetError, draw_sample, read_coded_sheet
 from analysis.segment import segment
-from analysis.validate import agreement, read_coding, to_coding
+from analysis.validation.agreement import agreement, read_coding, to_coding
+from analysis.validation.qdpx import QdpxError, export_qdpx, import_qdpx
+from analysis.validation.sample import SheetError, draw_sample, read_coded_sheet
 from tests.conftest import SHARED
 
 GOLD = SHARED / "annotation" / "seeds.gold.jsonl"
@@ -211,7 +211,7 @@ def test_a_hand_edited_project_is_read_back(codebook, sample_claims, tmp_path):
     path = export_qdpx(documents, claims, codebook, tmp_path / "p.qdpx")
     archive = zipfile.ZipFile(path)
     qde = archive.read("project.qde").decode()
-    from analysis.qdpx import guid
+    from analysis.validation.qdpx import guid
 
     efficacy, symptoms = guid("code", "category", "efficacy"), guid("code", "category", "symptoms")
     edited = qde.replace(

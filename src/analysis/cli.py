@@ -315,9 +315,9 @@ def _write_gold(gold, out: str) -> None:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from analysis.codebook import load_codebook
-    from analysis.sample import code_list, draw_sample, read_coded_sheet
     from analysis.segment import segment
     from analysis.tables import read_table, write_table
+    from analysis.validation.sample import code_list, draw_sample, read_coded_sheet
 
     if args.import_sheet:
         codebook = load_codebook(args.codebook, model=None)
@@ -364,7 +364,7 @@ def add_sample(sub) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from analysis.tables import read_table, write_table
-    from analysis.validate import agreement, format_scores, read_coding, to_coding
+    from analysis.validation.agreement import agreement, format_scores, read_coding, to_coding
 
     golds = args.gold
     given = sum(bool(x) for x in (args.pred, args.corpus, len(golds) == 2))
@@ -393,7 +393,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             write_table(getattr(result, name), out / f"{name}.csv")
         print(f"tables -> {out}")
     if args.report:
-        from analysis.report import build_validation_report
+        from analysis.validation.report import build_validation_report
 
         html, error = build_validation_report(gold, pred, units, args.report)
         if error:
@@ -481,7 +481,7 @@ def add_train(sub) -> None:
 
 
 def cmd_export_qdpx(args: argparse.Namespace) -> int:
-    from analysis.qdpx import export_qdpx
+    from analysis.validation.qdpx import export_qdpx
 
     documents, claims, codebook = _extract(args.corpus, args)
     path = export_qdpx(documents, claims, codebook, args.out, name=Path(args.corpus).name)
@@ -499,7 +499,7 @@ def add_export_qdpx(sub) -> None:
 
 def cmd_import_qdpx(args: argparse.Namespace) -> int:
     from analysis.codebook import load_codebook
-    from analysis.qdpx import import_qdpx
+    from analysis.validation.qdpx import import_qdpx
 
     gold, unmapped = import_qdpx(args.project, load_codebook(args.codebook, model=None))
     _write_gold(gold, args.out)

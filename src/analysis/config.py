@@ -17,6 +17,9 @@ CODEBOOK = DATA / "codebook.yml"
 MODEL = Path(__file__).resolve().parent / "models" / "coder"
 NOTEBOOKS = REPO / "notebooks"
 REPORTS = REPO / "reports"
+# A report run's work files (per-document cache, executed notebooks) go to a
+# folder beside the reports: reports/ -> reports.work/.
+WORK_SUFFIX = ".work"
 
 # The file formats a corpus may hold are the readers of analysis.readers.READERS.
 # Column names tried, in order, for the text of a .jsonl/.csv corpus row.

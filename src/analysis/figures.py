@@ -305,64 +305,6 @@ def document_table(
     return fig
 
 
-def confusion_matrix(
-    confusion: pd.DataFrame, title: str = "Categories: gold against predicted"
-) -> go.Figure:
-    """Heatmap of the confusion table of :func:`analysis.validate.agreement`
-    (``gold, pred, claims``): the diagonal is agreement."""
-    if confusion.empty:
-        return _empty(title)
-    labels = sorted(set(confusion["gold"]) | set(confusion["pred"]))
-    grid = (
-        confusion.pivot_table(index="gold", columns="pred", values="claims", aggfunc="sum")
-        .reindex(index=labels, columns=labels)
-        .fillna(0)
-    )
-    fig = go.Figure(
-        go.Heatmap(
-            z=grid.values,
-            x=labels,
-            y=labels,
-            colorscale="Blues",
-            hovertemplate="gold %{y}<br>predicted %{x}<br>%{z} claims<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title=title,
-        xaxis_title="predicted (or second coder)",
-        yaxis_title="gold",
-        yaxis_autorange="reversed",
-        height=max(420, 24 * len(labels) + 200),
-    )
-    return fig
-
-
-def category_scores(scores: pd.DataFrame, title: str = "Agreement per category (F1)") -> go.Figure:
-    """Bars of F1 per category from the scores table of
-    :func:`analysis.validate.agreement` (levels ``type:category``)."""
-    f1 = scores[(scores["measure"] == "f1") & scores["level"].str.count(":").eq(1)]
-    f1 = f1[~f1["level"].str.startswith("category:")]
-    if f1.empty:
-        return _empty(title)
-    kinds = f1["level"].str.split(":").str[0]
-    fig = go.Figure(
-        [
-            go.Bar(
-                x=f1.loc[kinds == t, "value"],
-                y=f1.loc[kinds == t, "level"].str.split(":").str[1],
-                orientation="h",
-                name=t,
-                marker_color=TYPE_COLOURS.get(t),
-                hovertemplate="%{y}: F1 %{x:.3f}<extra></extra>",
-            )
-            for t in TYPES
-            if (kinds == t).any()
-        ]
-    )
-    fig.update_layout(title=title, xaxis_range=[0, 1], height=max(360, 22 * len(f1) + 160))
-    return fig
-
-
 GROUP_COLOURS = ("#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3")
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,10 +32,9 @@ from analysis import config
 from analysis.cache import extract_corpus
 from analysis.codebook import Codebook, load_codebook
 from analysis.compare import groups_of
-from analysis.corpus import load_corpus
 from analysis.counts import count_claims, general_risk, pairs
-from analysis.schema import PROBLEM_COLUMNS
-from analysis.tables import read_table, write_table, write_text
+from analysis.notebook import deep_dive_name, slug
+from analysis.tables import write_table, write_text
 
 OVERVIEW = "overview.ipynb"
 DEEP_DIVE = "deep_dive.ipynb"
@@ -63,94 +61,6 @@ def corpus_hash(documents: pd.DataFrame) -> str:
     for doc, sha in sorted(zip(documents["doc"], documents["sha256"], strict=True)):
         h.update(f"{doc}\x1f{sha}\n".encode())
     return h.hexdigest()
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "general"
-
-
-def deep_dive_name(procedure: str, condition: str) -> str:
-    """The file name (without .html) of a pair's deep-dive report."""
-    return f"deep-dive_{slug(procedure)}_{slug(condition)}"
-
-
-def load_claims(claims_path: str = "", codebook_path: str = "") -> pd.DataFrame:
-    """Claims for a notebook: the table at ``claims_path``, or, when it is
-    empty (a notebook opened by hand), a fresh extraction of the bundled corpus."""
-    if claims_path:
-        return read_table(claims_path)
-    codebook = load_codebook(codebook_path or config.CODEBOOK)
-    return extract_corpus(config.CORPUS, codebook)[0]
-
-
-def check_pair(procedure: object, condition: object, codebook_path: str = "") -> tuple[str, str]:
-    """The canonical ids of a deep-dive pair, given as ids, labels or
-    synonyms ("eczema"); refuse one the codebook does not know, listing the ids."""
-    for name, value in (("procedure", procedure), ("condition", condition)):
-        if not isinstance(value, str):
-            raise TypeError(
-                f"parameter {name} must be a string (an id of the codebook), "
-                f"got {type(value).__name__} {value!r}"
-            )
-    codebook = load_codebook(codebook_path or config.CODEBOOK, check_patterns=False, model=None)
-    ids = []
-    for name, value, lexicon, extra in (
-        ("procedure", procedure, codebook.procedures, ""),
-        ("condition", condition, codebook.conditions, ', or "" for no particular condition'),
-    ):
-        if name == "condition" and not value:
-            ids.append("")
-            continue
-        found = _canonical(str(value), lexicon)
-        if found is None:
-            raise ValueError(
-                f"unknown {name} {value!r}; valid ids: " + ", ".join(sorted(lexicon.labels)) + extra
-            )
-        ids.append(found)
-    return ids[0], ids[1]
-
-
-def _canonical(value: str, lexicon) -> str | None:
-    """The id of ``value`` (an id, a label or a synonym), or None."""
-    if value in lexicon.labels:
-        return value
-    try:
-        return lexicon.canonical(value)
-    except KeyError:
-        pass
-    labels = {label.lower(): i for i, label in lexicon.labels.items()}
-    return labels.get(value.lower())
-
-
-def check_paths(**paths: object) -> None:
-    """Refuse a path parameter that is not a string, naming it."""
-    for name, value in paths.items():
-        if not isinstance(value, str):
-            raise TypeError(f"parameter {name} must be a path (a string), got {value!r}")
-
-
-def load_problems(problems_path: str = "", claims_path: str = "") -> pd.DataFrame:
-    """The skipped or repaired documents of the run. Empty paths: the bundled
-    corpus's, unless the claims come from a file of their own (then none are
-    known: the bundled corpus's would be another corpus's)."""
-    if problems_path:
-        return read_table(problems_path)
-    if claims_path:
-        return pd.DataFrame(columns=PROBLEM_COLUMNS)
-    return load_corpus(config.CORPUS)[1]
-
-
-def load_documents(documents_path: str = "", claims_path: str = "") -> pd.DataFrame:
-    """Documents (without text) for a notebook. Empty paths: the bundled
-    corpus; given only a claims file, the documents that file names (an
-    article with no claim is then unknown), never the bundled corpus's."""
-    if documents_path:
-        return read_table(documents_path)
-    if claims_path:
-        docs = read_table(claims_path)["doc"].astype(str).drop_duplicates()
-        return pd.DataFrame({"doc": docs, "title": docs}).reset_index(drop=True)
-    documents, _ = load_corpus(config.CORPUS)
-    return documents.drop(columns="text")
 
 
 @dataclass
@@ -299,11 +209,19 @@ def export_html(notebook_path: Path, html_path: Path, title: str = "") -> None:
 KERNEL_START_RETRIES = 2
 
 
+def work_dir(out: Path) -> Path:
+    """Where a report run keeps its work files (the cache, the executed
+    notebooks): beside the published folder, never inside it, so that the
+    folder one mails holds the pages and their data only."""
+    out = Path(out).resolve()
+    return out.with_name(out.name + config.WORK_SUFFIX)
+
+
 def run_job(job: Job, notebooks: Path, out: Path, kernel: str) -> tuple[str, str]:
-    """Execute one notebook and export it; (status, error)."""
+    """Execute one notebook (kept in the work folder) and export it; (status, error)."""
     import papermill as pm
 
-    executed = out / "notebooks" / f"{job.name}.ipynb"
+    executed = work_dir(out) / "notebooks" / f"{job.name}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(1 + KERNEL_START_RETRIES):
         try:
@@ -373,7 +291,7 @@ def code_hash() -> str:
     code is drawn again, even under the same version number."""
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for path in sorted([*here.glob("*.py"), *here.glob("templates/**/*.j2")]):
+    for path in sorted([*here.rglob("*.py"), *here.glob("templates/**/*.j2")]):
         h.update(path.read_bytes())
     return h.hexdigest()
 
@@ -422,7 +340,7 @@ def build_reports(
     ``metadata``) to compare groups of articles by, a page each."""
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     out, notebooks = Path(out).resolve(), Path(notebooks).resolve()
-    cache = out / ".cache"
+    cache = work_dir(out) / "cache"
     if rebuild:
         shutil.rmtree(cache, ignore_errors=True)
     claims, documents, problems = extract_corpus(corpus, cb, cache / "claims", metadata=metadata)
@@ -518,25 +436,3 @@ def build_reports(
     write_text(out / "provenance.json", json.dumps(provenance, indent=2))
     write_index(run)
     return run
-
-
-def build_validation_report(
-    gold: pd.DataFrame,
-    pred: pd.DataFrame,
-    units: pd.DataFrame | None,
-    out: str | Path,
-    notebooks: str | Path = config.NOTEBOOKS,
-    kernel: str = config.KERNEL,
-) -> tuple[Path, str]:
-    """Run the validation notebook on two codings (codings tables of
-    :mod:`analysis.validate`) and export ``validation.html``: (path, error)."""
-    out = Path(out).resolve()
-    data = out / "data"
-    parameters = {
-        "gold_path": str(write_table(gold, data / "gold.jsonl")),
-        "pred_path": str(write_table(pred, data / "pred.jsonl")),
-        "sample_path": str(write_table(units, data / "sample.csv")) if units is not None else "",
-    }
-    job = Job("validation", VALIDATION, "Agreement with the gold coding", parameters)
-    status, error = run_job(job, Path(notebooks).resolve(), out, kernel)
-    return out / "validation.html", error if status != "ok" else ""

@@ -9,8 +9,8 @@ here (the modules that make them document what each column means):
 - sentences (:mod:`analysis.segment`): ``SENTENCE_COLUMNS``;
 - claims (:mod:`analysis.extract`): ``CLAIM_COLUMNS``, one row per claim x
   procedure x condition;
-- codings (:mod:`analysis.validate`, :mod:`analysis.sample`,
-  :mod:`analysis.qdpx`): ``CODING_COLUMNS``, one row per claim with its
+- codings (:mod:`analysis.validation.agreement`, :mod:`analysis.validation.sample`,
+  :mod:`analysis.validation.qdpx`): ``CODING_COLUMNS``, one row per claim with its
   procedures and conditions as tuples: what two coders are compared on;
 - evidence (:mod:`analysis.summary`): ``EVIDENCE_COLUMNS``, the codings'
   columns plus the number and the cue a reader checks;

@@ -9,7 +9,7 @@ code, and optionally a sources table naming each article's address (the
   and the group the article belongs to (its site);
 - the cross-validation: grouped by site, each fold trains on the other sites
   and codes the left-out site's articles end to end (``code_document``, as
-  ``analysis extract`` does), scored by :func:`analysis.validate.agreement`
+  ``analysis extract`` does), scored by :func:`analysis.validation.agreement.agreement`
   (the figures of the guidelines' ``score.py``). The threshold is chosen on
   the folds' out-of-fold probabilities; the folds' mean is the estimate;
 - the model fitted on everything, with a manifest recording the inputs'
@@ -38,7 +38,7 @@ from analysis.errors import TrainingError
 from analysis.extract import extract, label_of, page_features, read_page
 from analysis.features import FEATURE_COLUMNS
 from analysis.model import Model, build_pipeline, from_pipeline, probabilities, save_model
-from analysis.validate import agreement, align, norm, read_coding, to_coding
+from analysis.validation.agreement import agreement, align, norm, read_coding, to_coding
 
 FORMAT = "1"
 THRESHOLDS = np.round(np.arange(0.20, 0.81, 0.05), 2)
@@ -51,7 +51,7 @@ class Training:
 
     table: pd.DataFrame  # TRAINING_COLUMNS
     texts: dict[str, str]  # doc -> text
-    gold: pd.DataFrame  # the codings table of every gold file (validate.CODING_COLUMNS)
+    gold: pd.DataFrame  # the codings table of every gold file (schema.CODING_COLUMNS)
     inputs: list[dict]  # what was read, with hashes, for the manifest
 
 
@@ -60,7 +60,7 @@ class CrossValidation:
     threshold: float
     folds: pd.DataFrame  # one row per left-out site: its figures, and the rules' alone
     pooled: pd.DataFrame  # validate's scores table over all out-of-fold codings
-    predictions: pd.DataFrame  # the out-of-fold codings (validate.CODING_COLUMNS)
+    predictions: pd.DataFrame  # the out-of-fold codings (schema.CODING_COLUMNS)
     disagreements: pd.DataFrame  # validate's disagreements, out of fold
     pooled_rules: pd.DataFrame  # the scores of the codebook's rules alone, pooled
 

@@ -1,0 +1,111 @@
+"""What the notebooks call: load their inputs, check their parameters.
+
+A notebook run by papermill gets paths to the tables of a report run
+(:mod:`analysis.report`); opened by hand in JupyterLab with its parameters
+empty, it extracts the bundled sample corpus instead. Either way it reads
+through here, so that the same parameter means the same thing from
+papermill, the CLI and JupyterLab. A parameter that is wrong is refused
+with a message naming it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from analysis import config
+from analysis.cache import extract_corpus
+from analysis.codebook import load_codebook
+from analysis.corpus import load_corpus
+from analysis.errors import ParameterError
+from analysis.schema import PROBLEM_COLUMNS
+from analysis.tables import read_table
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "general"
+
+
+def deep_dive_name(procedure: str, condition: str) -> str:
+    """The file name (without .html) of a pair's deep-dive report."""
+    return f"deep-dive_{slug(procedure)}_{slug(condition)}"
+
+
+def load_claims(claims_path: str = "", codebook_path: str = "") -> pd.DataFrame:
+    """Claims for a notebook: the table at ``claims_path``, or, when it is
+    empty (a notebook opened by hand), a fresh extraction of the bundled corpus."""
+    if claims_path:
+        return read_table(claims_path)
+    codebook = load_codebook(codebook_path or config.CODEBOOK)
+    return extract_corpus(config.CORPUS, codebook)[0]
+
+
+def check_pair(procedure: object, condition: object, codebook_path: str = "") -> tuple[str, str]:
+    """The canonical ids of a deep-dive pair, given as ids, labels or
+    synonyms ("eczema"); refuse one the codebook does not know, listing the ids."""
+    for name, value in (("procedure", procedure), ("condition", condition)):
+        if not isinstance(value, str):
+            raise TypeError(
+                f"parameter {name} must be a string (an id of the codebook), "
+                f"got {type(value).__name__} {value!r}"
+            )
+    codebook = load_codebook(codebook_path or config.CODEBOOK, check_patterns=False, model=None)
+    ids = []
+    for name, value, lexicon, extra in (
+        ("procedure", procedure, codebook.procedures, ""),
+        ("condition", condition, codebook.conditions, ', or "" for no particular condition'),
+    ):
+        if name == "condition" and not value:
+            ids.append("")
+            continue
+        found = _canonical(str(value), lexicon)
+        if found is None:
+            raise ParameterError(
+                f"unknown {name} {value!r}; valid ids: " + ", ".join(sorted(lexicon.labels)) + extra
+            )
+        ids.append(found)
+    return ids[0], ids[1]
+
+
+def _canonical(value: str, lexicon) -> str | None:
+    """The id of ``value`` (an id, a label or a synonym), or None."""
+    if value in lexicon.labels:
+        return value
+    try:
+        return lexicon.canonical(value)
+    except KeyError:
+        pass
+    labels = {label.lower(): i for i, label in lexicon.labels.items()}
+    return labels.get(value.lower())
+
+
+def check_paths(**paths: object) -> None:
+    """Refuse a path parameter that is not a string, naming it."""
+    for name, value in paths.items():
+        if not isinstance(value, str):
+            raise TypeError(f"parameter {name} must be a path (a string), got {value!r}")
+
+
+def load_problems(problems_path: str = "", claims_path: str = "") -> pd.DataFrame:
+    """The skipped or repaired documents of the run. Empty paths: the bundled
+    corpus's, unless the claims come from a file of their own (then none are
+    known: the bundled corpus's would be another corpus's)."""
+    if problems_path:
+        return read_table(problems_path)
+    if claims_path:
+        return pd.DataFrame(columns=PROBLEM_COLUMNS)
+    return load_corpus(config.CORPUS)[1]
+
+
+def load_documents(documents_path: str = "", claims_path: str = "") -> pd.DataFrame:
+    """Documents (without text) for a notebook. Empty paths: the bundled
+    corpus; given only a claims file, the documents that file names (an
+    article with no claim is then unknown), never the bundled corpus's."""
+    if documents_path:
+        return read_table(documents_path)
+    if claims_path:
+        docs = read_table(claims_path)["doc"].astype(str).drop_duplicates()
+        return pd.DataFrame({"doc": docs, "title": docs}).reset_index(drop=True)
+    documents, _ = load_corpus(config.CORPUS)
+    return documents.drop(columns="text")
