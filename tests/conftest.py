@@ -24,6 +24,20 @@ def make_documents(texts: dict[str, str]) -> pd.DataFrame:
     )
 
 
+def claims_table() -> pd.DataFrame:
+    """A small claims table with a repeated sentence and a general claim."""
+    rows = [
+        # doc a repeats a sentence word for word: one mention
+        ("a", "IPL helps rosacea.", "benefit", "efficacy", "asserted", "ipl", "rosacea"),
+        ("a", "IPL  helps rosacea.", "benefit", "efficacy", "asserted", "ipl", "rosacea"),
+        ("a", "IPL may cause swelling.", "risk", "side_effects", "hedged", "ipl", "rosacea"),
+        ("b", "IPL helps rosacea.", "benefit", "efficacy", "asserted", "ipl", "rosacea"),
+        ("b", "IPL is safe.", "benefit", "practical", "asserted", "ipl", ""),
+    ]
+    cols = ["doc", "sentence", "type", "category", "certainty", "procedure", "condition"]
+    return pd.DataFrame(rows, columns=cols)
+
+
 @pytest.fixture
 def code(codebook):
     """Claims of one inline text: a set of (type, category, certainty) tuples,

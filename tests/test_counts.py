@@ -6,20 +6,7 @@ import pytest
 from analysis import config
 from analysis.counts import balance, count_claims, document_profile
 from analysis.figures import pretty
-from tests.conftest import SHARED
-
-
-def claims_table():
-    rows = [
-        # doc a repeats a sentence word for word: one mention
-        ("a", "IPL helps rosacea.", "benefit", "efficacy", "asserted", "ipl", "rosacea"),
-        ("a", "IPL  helps rosacea.", "benefit", "efficacy", "asserted", "ipl", "rosacea"),
-        ("a", "IPL may cause swelling.", "risk", "side_effects", "hedged", "ipl", "rosacea"),
-        ("b", "IPL helps rosacea.", "benefit", "efficacy", "asserted", "ipl", "rosacea"),
-        ("b", "IPL is safe.", "benefit", "practical", "asserted", "ipl", ""),
-    ]
-    cols = ["doc", "sentence", "type", "category", "certainty", "procedure", "condition"]
-    return pd.DataFrame(rows, columns=cols)
+from tests.conftest import SHARED, claims_table
 
 
 def test_claims_and_articles():

@@ -4,7 +4,7 @@ import pandas as pd
 
 from analysis import figures
 from analysis.counts import document_profile
-from tests.test_counts import claims_table
+from tests.conftest import claims_table
 
 
 def test_heatmaps_one_trace_per_type_with_buttons():
