@@ -31,14 +31,20 @@ import math
 import pandas as pd
 
 from analysis import config
-from analysis.counts import TYPES, wilson
+from analysis.counts import wilson
 from analysis.errors import GroupingError
-from analysis.schema import claim_key
+from analysis.schema import claim_key, claim_types, types_in
 
 NOT_GIVEN = "(not given)"
-SHARE_COLUMNS = ["group", "procedure", "articles", "small"] + [
-    f"{t}_{s}" for t in TYPES for s in ("articles", "share", "low", "high")
-]
+
+
+def share_columns(types: tuple[str, ...]) -> list[str]:
+    """The group shares table's columns for these claim types."""
+    return ["group", "procedure", "articles", "small"] + [
+        f"{t}_{s}" for t in types for s in ("articles", "share", "low", "high")
+    ]
+
+
 TEST_COLUMNS = [
     "procedure",
     "type",
@@ -76,25 +82,28 @@ def groups_of(documents: pd.DataFrame, by: str) -> pd.Series:
 def group_shares(claims: pd.DataFrame, documents: pd.DataFrame, by: str) -> pd.DataFrame:
     """Per group and procedure: the articles and the share making each claim type."""
     group = groups_of(documents, by)
+    types = claim_types(claims)
     rows = []
     claims = claims[claims["doc"].isin(group.index)]
     for name in sorted(group.unique(), key=lambda g: (g == NOT_GIVEN, g)):
         docs = set(group.index[group == name])
         mine = claims[claims["doc"].isin(docs)]
-        rows.append(_share_row(name, "", docs, mine))
+        rows.append(_share_row(name, "", docs, mine, types))
         for procedure, about in mine.groupby("procedure", sort=True):
-            rows.append(_share_row(name, str(procedure), set(about["doc"]), about))
-    return pd.DataFrame(rows, columns=SHARE_COLUMNS)
+            rows.append(_share_row(name, str(procedure), set(about["doc"]), about, types))
+    return pd.DataFrame(rows, columns=share_columns(types))
 
 
-def _share_row(group: str, procedure: str, docs: set[str], claims: pd.DataFrame) -> dict:
+def _share_row(
+    group: str, procedure: str, docs: set[str], claims: pd.DataFrame, types: tuple[str, ...]
+) -> dict:
     row: dict = {
         "group": group,
         "procedure": procedure,
         "articles": len(docs),
         "small": len(docs) < config.MIN_GROUP_ARTICLES,
     }
-    for t in TYPES:
+    for t in types:
         making = len(set(claims.loc[claims["type"] == t, "doc"]))
         low, high = wilson(making, len(docs))
         row |= {
@@ -111,12 +120,13 @@ def compare_groups(shares: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     (:func:`group_shares`); documents with no group value are left out."""
     from scipy.stats import chi2_contingency, false_discovery_control, fisher_exact
 
+    types = types_in(shares)
     shares = shares[(shares["group"] != NOT_GIVEN) & (shares["articles"] > 0)]
     rows = []
     for procedure, table in shares.groupby("procedure", sort=True):
         if len(table) < 2:
             continue
-        for t in TYPES:
+        for t in types:
             making = table[f"{t}_articles"].astype(int)
             counts = [[int(k), int(n - k)] for k, n in zip(making, table["articles"], strict=True)]
             row = {
@@ -248,10 +258,11 @@ def over_time(
     mine = claims[claims["doc"].isin(period.index)]
     keyed = mine.assign(period=mine["doc"].map(period), _claim=claim_key(mine))
     rows = []
+    types = claim_types(claims)
     for name, docs in dated.groupby("period", sort=True)["doc"]:
         row = {"period": name, "articles": len(docs)}
         here = keyed[keyed["period"] == name]
-        for t in TYPES:
+        for t in types:
             row[f"{t}_per_article"] = here.loc[here["type"] == t, "_claim"].nunique() / len(docs)
         rows.append(row)
-    return pd.DataFrame(rows, columns=["period", "articles"] + [f"{t}_per_article" for t in TYPES])
+    return pd.DataFrame(rows, columns=["period", "articles"] + [f"{t}_per_article" for t in types])

@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.schema import claim_key, sentence_key
+from analysis.schema import claim_key, claim_types, sentence_key
 
-TYPES = ("benefit", "risk", "uncertainty")
 DEFAULT_BY = ("procedure", "condition", "type")
 
 
@@ -66,10 +65,11 @@ def balance(claims: pd.DataFrame) -> pd.DataFrame:
     wide = counts.pivot_table(
         index=["procedure", "condition"], columns="type", values="claims", fill_value=0
     )
-    for t in TYPES:
+    types = list(claim_types(claims))
+    for t in types:
         if t not in wide.columns:
             wide[t] = 0
-    wide = wide[list(TYPES)].astype(int)
+    wide = wide[types].astype(int)
     claims_with_key = claims.assign(_sentence=sentence_key(claims))
     effect = claims_with_key[claims_with_key["type"].isin(["benefit", "risk"])]
     hedged = (
@@ -132,7 +132,7 @@ def document_profile(
     describes risks for every condition."""
     base = documents[["doc", "title"]].copy()
     counts = count_claims(claims, ["doc", "type"]) if not claims.empty else None
-    for t in TYPES:
+    for t in claim_types(claims):
         if counts is None:
             base[t] = 0
             continue
@@ -179,7 +179,8 @@ def article_shares(claims: pd.DataFrame, level: str = "procedure") -> pd.DataFra
     general risk claims about the procedure count as risk claims for the pair."""
     by = SHARE_LEVELS[level]
     columns = [*by, "articles"]
-    for t in TYPES:
+    types = claim_types(claims)
+    for t in types:
         columns += [f"{t}_articles", f"{t}_share", f"{t}_low", f"{t}_high"]
     if claims.empty:
         return pd.DataFrame(columns=columns)
@@ -190,7 +191,7 @@ def article_shares(claims: pd.DataFrame, level: str = "procedure") -> pd.DataFra
         docs = set(group["doc"])
         row = dict(zip(by, key, strict=True))
         row["articles"] = len(docs)
-        for t in TYPES:
+        for t in types:
             making = set(group.loc[group["type"] == t, "doc"])
             if t == "risk" and level == "pair":
                 risks = risks_of(claims, row["procedure"], docs)

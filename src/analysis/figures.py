@@ -25,10 +25,21 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer
 
-from analysis.counts import TYPES, balance, count_claims
+from analysis.counts import balance, count_claims
+from analysis.schema import claim_types, types_in
 
 RENDERER = "plotly_mimetype+claimscope_html"
 TYPE_COLOURS = {"benefit": "#1b9e77", "risk": "#d95f02", "uncertainty": "#7570b3"}
+OTHER_TYPE_COLOURS = ("#e6ab02", "#66a61e", "#a6761d", "#666666")
+
+
+def type_colour(claim_type: str) -> str:
+    """A claim type's colour; a type the codebook adds gets one of the others."""
+    if claim_type in TYPE_COLOURS:
+        return TYPE_COLOURS[claim_type]
+    return OTHER_TYPE_COLOURS[sum(map(ord, claim_type)) % len(OTHER_TYPE_COLOURS)]
+
+
 CERTAINTY_COLOURS = {"asserted": "#4d4d4d", "hedged": "#a6a6a6", "negated": "#e7298a"}
 GENERAL = "(no condition)"
 
@@ -103,12 +114,16 @@ def heatmap(claims: pd.DataFrame, claim_type: str) -> go.Figure:
 
 
 def heatmaps(
-    claims: pd.DataFrame, types: tuple[str, ...] = TYPES, labels: dict[str, str] | None = None
+    claims: pd.DataFrame,
+    types: tuple[str, ...] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> go.Figure:
-    """Procedure x condition heatmaps, one per type, switchable with buttons."""
+    """Procedure x condition heatmaps, one per type (default: every type
+    coded), switchable with buttons."""
     title = "Claims per procedure and condition"
     if claims.empty:
         return _empty(title)
+    types = types or claim_types(claims)
     counts = count_claims(claims, ["procedure", "condition", "type"])
     procedures = sorted(claims["procedure"].unique())
     conditions = sorted(claims["condition"].unique(), key=lambda c: (c == "", c))
@@ -127,7 +142,7 @@ def heatmaps(
                 customdata=d.values,
                 text=m.values,
                 texttemplate="%{text}",
-                colorscale=[[0, "#ffffff"], [1, TYPE_COLOURS.get(t, "#444")]],
+                colorscale=[[0, "#ffffff"], [1, type_colour(t)]],
                 zmin=0,
                 name=t,
                 visible=i == 0,
@@ -180,7 +195,7 @@ def category_bars(
         return _empty(title)
     counts = count_claims(claims, ["type", "category"])
     fig = go.Figure()
-    for t in TYPES:
+    for t in claim_types(claims):
         sub = counts[counts["type"] == t].sort_values("claims")
         if sub.empty:
             continue
@@ -192,7 +207,7 @@ def category_bars(
                 customdata=sub[["claims", "articles"]].values,
                 orientation="h",
                 name=t,
-                marker_color=TYPE_COLOURS[t],
+                marker_color=type_colour(t),
                 hovertemplate=(
                     f"<b>{t}</b>: %{{y}}<br>claims: %{{customdata[0]}}"
                     "<br>articles: %{customdata[1]}<extra></extra>"
@@ -224,14 +239,14 @@ def balance_chart(
         for p, c in zip(bal["procedure"], bal["condition"], strict=True)
     ]
     fig = go.Figure()
-    for t in TYPES:
+    for t in claim_types(claims):
         fig.add_trace(
             go.Bar(
                 y=labels,
                 x=bal[t],
                 orientation="h",
                 name=t,
-                marker_color=TYPE_COLOURS[t],
+                marker_color=type_colour(t),
                 customdata=bal[["risk_share", "hedged_share"]].values,
                 hovertemplate=(
                     f"<b>%{{y}}</b><br>{t} claims: %{{x}}"
@@ -254,12 +269,13 @@ def certainty_mix(claims: pd.DataFrame, title: str = "How firmly claims are made
     if claims.empty:
         return _empty(title)
     counts = count_claims(claims, ["type", "certainty"])
+    types = list(claim_types(claims))
     fig = go.Figure()
     for certainty, colour in CERTAINTY_COLOURS.items():
-        sub = counts[counts["certainty"] == certainty].set_index("type").reindex(list(TYPES))
+        sub = counts[counts["certainty"] == certainty].set_index("type").reindex(types)
         fig.add_trace(
             go.Bar(
-                x=list(TYPES),
+                x=types,
                 y=sub["claims"].fillna(0).astype(int),
                 customdata=sub["articles"].fillna(0).astype(int),
                 name=certainty,
@@ -323,9 +339,8 @@ def group_shares_chart(
         return _empty(title)
     order = sorted(shares["procedure"].unique(), key=lambda p: (p != "", p))
     names = {p: "all procedures" if p == "" else pretty(p, labels) for p in order}
-    fig = make_subplots(
-        rows=1, cols=len(TYPES), shared_yaxes=True, subplot_titles=[f"{t}" for t in TYPES]
-    )
+    types = types_in(shares)
+    fig = make_subplots(rows=1, cols=len(types), shared_yaxes=True, subplot_titles=list(types))
     groups = list(dict.fromkeys(shares["group"]))
     for g, group in enumerate(groups):
         mine = (
@@ -335,7 +350,7 @@ def group_shares_chart(
             .dropna(subset=["articles"])
         )
         colour = GROUP_COLOURS[g % len(GROUP_COLOURS)]
-        for col, t in enumerate(TYPES, 1):
+        for col, t in enumerate(types, 1):
             share = mine[f"{t}_share"]
             fig.add_trace(
                 go.Scatter(
@@ -387,14 +402,14 @@ def over_time_chart(table: pd.DataFrame, title: str = "Claims per article over t
     if table.empty:
         return _empty(title)
     fig = go.Figure()
-    for t in TYPES:
+    for t in types_in(table, "_per_article"):
         fig.add_trace(
             go.Scatter(
                 x=table["period"],
                 y=table[f"{t}_per_article"],
                 mode="lines+markers",
                 name=t,
-                line={"color": TYPE_COLOURS[t]},
+                line={"color": type_colour(t)},
                 customdata=table["articles"],
                 hovertemplate="%{x}: %{y:.2f} " + t + " claims per article "
                 "(%{customdata} articles)<extra></extra>",

@@ -34,6 +34,7 @@ from analysis.codebook import Codebook, load_codebook
 from analysis.compare import groups_of
 from analysis.counts import count_claims, general_risk, pairs
 from analysis.notebook import deep_dive_name, slug
+from analysis.schema import claim_types
 from analysis.tables import write_table, write_text
 
 OVERVIEW = "overview.ipynb"
@@ -49,6 +50,7 @@ class ReportRun:
     problems: pd.DataFrame
     provenance: dict
     min_claims: int = config.MIN_DEEP_DIVE_CLAIMS
+    types: tuple[str, ...] = claim_types()  # the claim types counted, a column each
 
     @property
     def failed(self) -> pd.DataFrame:
@@ -257,6 +259,7 @@ def write_index(run: ReportRun) -> Path:
         problems=run.problems.to_dict("records"),
         provenance=run.provenance,
         min_claims=run.min_claims,
+        types=run.types,
     )
     return write_text(run.out / "index.html", html)
 
@@ -397,7 +400,7 @@ def build_reports(
                 "rerun": job.name in results,
                 "claims": int(totals["claims"].iloc[0]) if totals is not None else 0,
                 "articles": int(totals["articles"].iloc[0]) if totals is not None else 0,
-                **{t: int(by_type.get(t, 0)) for t in ("benefit", "risk", "uncertainty")},
+                **{t: int(by_type.get(t, 0)) for t in claim_types(claims)},
             }
         )
     state = {r["name"]: prints[r["name"]] for r in rows if r["status"] == "ok"}
@@ -432,6 +435,7 @@ def build_reports(
         problems=problems,
         provenance=provenance,
         min_claims=min_claims,
+        types=claim_types(claims),
     )
     write_text(out / "provenance.json", json.dumps(provenance, indent=2))
     write_index(run)

@@ -31,6 +31,9 @@ from collections.abc import Iterable
 import pandas as pd
 
 CERTAINTIES = ("asserted", "hedged", "negated")
+# The guidelines' three claim types: always shown, at zero too, in this order.
+# A type the codebook adds is counted and shown after them (claim_types).
+TYPES = ("benefit", "risk", "uncertainty")
 
 DOCUMENT_COLUMNS = ["doc", "title", "text", "sha256", "source"]
 PROBLEM_COLUMNS = ["doc", "problem", "action"]
@@ -70,6 +73,22 @@ CLAIM_COLUMNS = [
 CODING_COLUMNS = ["doc", "sentence", "type", "category", "certainty", "procedures", "conditions"]
 EVIDENCE_COLUMNS = [*CODING_COLUMNS, "quantity", "cue"]
 FETCH_COLUMNS = ["doc", "url", "final_url", "title", "site", "author", "date", "fetched", "status"]
+
+
+def claim_types(*tables: pd.DataFrame) -> tuple[str, ...]:
+    """The claim types to count in tables with a ``type`` column: the
+    guidelines' three, then any other type the codebook codes, by name."""
+    seen = set()
+    for table in tables:
+        if table is not None and "type" in table.columns:
+            seen |= set(table["type"].dropna().astype(str))
+    return (*TYPES, *sorted(seen - set(TYPES) - {""}))
+
+
+def types_in(table: pd.DataFrame, suffix: str = "_articles") -> tuple[str, ...]:
+    """The claim types of a wide table, from its ``<type><suffix>`` columns."""
+    found = [c[: -len(suffix)] for c in table.columns if c.endswith(suffix) and c != suffix[1:]]
+    return tuple(t for t in found if t)
 
 
 def sentence_key(claims: pd.DataFrame) -> pd.Series:

@@ -15,8 +15,8 @@ import html
 
 import pandas as pd
 
-from analysis.counts import TYPES, balance, count_claims, other_risk, pair_mask
-from analysis.schema import EVIDENCE_COLUMNS, fold_claims
+from analysis.counts import balance, count_claims, other_risk, pair_mask
+from analysis.schema import EVIDENCE_COLUMNS, claim_types, fold_claims, types_in
 
 
 def _pair(procedure: str, condition: str) -> str:
@@ -43,7 +43,7 @@ def headline(
     parts = [
         f"{_n(int(by_type.loc[t, 'claims']), t + ' claim')} in "
         f"{_n(int(by_type.loc[t, 'articles']), 'article')}"
-        for t in TYPES
+        for t in claim_types(claims)
         if t in by_type.index
     ]
     total = int(by_type["claims"].sum())
@@ -146,7 +146,7 @@ def shares_html(shares: pd.DataFrame) -> str:
             f"{n} (small group)" if small else str(n)
             for n, small in zip(frame["articles"], shares["small"], strict=True)
         ]
-    for t in TYPES:
+    for t in types_in(shares):
         frame[f"making {t} claims"] = [
             f"{int(k)} ({share:.0%}, {low:.0%}–{high:.0%})"
             for k, share, low, high in zip(

@@ -39,9 +39,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.counts import TYPES
 from analysis.errors import TableFormatError
-from analysis.schema import fold_claims
+from analysis.schema import TYPES, fold_claims
 from analysis.tables import read_table
 
 NONE = "(none)"
@@ -214,7 +213,8 @@ def agreement(
     g3, p3 = {k[:3] for k in g}, {k[:3] for k in p}
     add_prf("detection", g3, p3)
     add_prf("category", set(g), set(p))
-    for t in TYPES:
+    types = (*TYPES, *sorted({k[2] for k in set(g) | set(p)} - set(TYPES)))
+    for t in types:
         add_prf(f"category:{t}", {k for k in g if k[2] == t}, {k for k in p if k[2] == t})
     categories = sorted({k[2:] for k in g} | {k[2:] for k in p})
     for t, c in categories:
@@ -236,7 +236,7 @@ def agreement(
         unit_keys = sorted({k[:2] for k in g} | {k[:2] for k in p})
     reliability = pd.DataFrame(
         [
-            _reliability("sentence x type", unit_keys, [(t,) for t in TYPES], g3, p3),
+            _reliability("sentence x type", unit_keys, [(t,) for t in types], g3, p3),
             _reliability("sentence x category", unit_keys, categories, set(g), set(p)),
         ]
     )
@@ -308,7 +308,8 @@ def format_scores(result: Agreement) -> str:
         f"P {f('precision', 'category'):.3f}  R {f('recall', 'category'):.3f}  "
         f"F1 {f('f1', 'category'):.3f}",
     ]
-    for t in TYPES:
+    measured = {lv.split(":", 1)[1] for lv in result.scores["level"] if lv.startswith("category:")}
+    for t in (*TYPES, *sorted(measured - set(TYPES))):
         lines.append(
             f"  {t:<12} P {f('precision', f'category:{t}'):.3f}  "
             f"R {f('recall', f'category:{t}'):.3f}  F1 {f('f1', f'category:{t}'):.3f}"

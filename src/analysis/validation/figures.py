@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis.counts import TYPES
-from analysis.figures import TYPE_COLOURS, _empty
+from analysis.figures import _empty, type_colour
+from analysis.schema import claim_types
 
 
 def confusion_matrix(
@@ -57,10 +57,10 @@ def category_scores(scores: pd.DataFrame, title: str = "Agreement per category (
                 y=f1.loc[kinds == t, "level"].str.split(":").str[1],
                 orientation="h",
                 name=t,
-                marker_color=TYPE_COLOURS.get(t),
+                marker_color=type_colour(t),
                 hovertemplate="%{y}: F1 %{x:.3f}<extra></extra>",
             )
-            for t in TYPES
+            for t in claim_types(pd.DataFrame({"type": kinds}))
             if (kinds == t).any()
         ]
     )
