@@ -85,11 +85,16 @@ def test_images_are_written_as_png_and_svg(tmp_path):
     (corpus / "a.txt").write_text("IPL can help rosacea. IPL can cause swelling.\n")
     run = build_reports(corpus=corpus, out=tmp_path / "out", images=True, min_claims=1)
     assert not len(run.failed), run.failed.to_string()
-    written = sorted(p.name for p in (tmp_path / "out" / "images" / "overview").iterdir())
-    assert "heatmaps.png" in written and "heatmaps.svg" in written
-    assert (tmp_path / "out" / "images" / "overview" / "heatmaps.png").read_bytes()[
-        :4
-    ] == b"\x89PNG"
+    folder = tmp_path / "out" / "images" / "overview"
+    written = sorted(p.name for p in folder.iterdir())
+    # each layer of the heatmaps is an image of its own, as its button shows it
+    for layer in ("benefit", "risk", "uncertainty"):
+        assert f"heatmaps_{layer}.png" in written and f"heatmaps_{layer}.svg" in written
+    assert "category_bars.png" in written
+    assert (folder / "heatmaps_risk.png").read_bytes()[:4] == b"\x89PNG"
+    risk = (folder / "heatmaps_risk.svg").read_text(encoding="utf-8")
+    assert "Claims per procedure and condition: risk" in risk
+    assert ">benefit<" not in risk  # no dead buttons drawn on the image
 
 
 def test_pages_have_titles_navigation_and_one_plotly_for_the_folder(report_run):
@@ -122,3 +127,46 @@ def test_a_deep_dive_pair_may_be_named_by_synonym_or_label():
     assert check_pair("Micro-needling", "eczema") == ("microneedling", "atopic_dermatitis")
     assert check_pair("Chemical peel", "Acne scars") == ("chemical_peel", "acne_scars")
     assert check_pair("ipl", "") == ("ipl", "")
+
+
+def test_a_notebook_saved_with_outputs_runs_no_report_again(tmp_path):
+    import json
+
+    from analysis.report import notebook_source
+
+    source = config.NOTEBOOKS / "overview.ipynb"
+    nb = json.loads(source.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["hi\n"]}]
+            cell["execution_count"] = 3
+    nb["metadata"]["widgets"] = {"state": {}}
+    saved = tmp_path / "overview.ipynb"
+    saved.write_text(json.dumps(nb), encoding="utf-8")
+    assert notebook_source(saved) == notebook_source(source)
+    nb["cells"][2]["source"] = "print('changed')"
+    saved.write_text(json.dumps(nb), encoding="utf-8")
+    assert notebook_source(saved) != notebook_source(source)
+
+
+def test_notebook_paths_mean_the_same_from_any_folder(tmp_path, monkeypatch):
+    from analysis.notebook import load_claims, load_documents, resolve
+
+    monkeypatch.chdir(config.NOTEBOOKS)  # where a JupyterLab kernel runs
+    assert resolve("data/corpus") == str(config.REPO / "data" / "corpus")
+    corpus = tmp_path / "mine"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("IPL can help rosacea. IPL can cause swelling.\n")
+    claims = load_claims(corpus=str(corpus))
+    assert set(claims["doc"]) == {"a.txt"}  # that corpus, not the bundled one
+    assert list(load_documents(corpus=str(corpus))["doc"]) == ["a.txt"]
+
+
+def test_a_scraped_pages_furniture_is_no_title(tmp_path):
+    from analysis.corpus import load_corpus
+
+    (tmp_path / "a.txt").write_text(
+        "MENU\n\nHome\nMicroneedling for acne scars\nMicroneedling can help acne scars.\n"
+    )
+    documents, _ = load_corpus(tmp_path)
+    assert documents.iloc[0]["title"] == "Microneedling for acne scars"

@@ -29,6 +29,28 @@ TEXT_COLUMNS = ("text", "body", "content", "article")
 PREFERRED_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")
 ID_COLUMNS = ("doc", "id", "url", "name")
 TITLE_COLUMNS = ("title", "headline")
+# A document's title is its first line, unless that line is a page's
+# furniture (scraped pages open with these); only the first lines are tried.
+NOT_TITLES = frozenset(
+    [
+        "menu",
+        "main menu",
+        "home",
+        "skip to content",
+        "skip to main content",
+        "search",
+        "close",
+        "navigation",
+        "toggle navigation",
+        "open menu",
+        "share",
+        "log in",
+        "sign in",
+        "cart",
+        "back",
+    ]
+)
+TITLE_LINES = 6
 # A packed file (.docx) that unpacks to more than this is refused (a zip bomb).
 MAX_UNPACKED_BYTES = 200_000_000
 

@@ -18,6 +18,7 @@ images, also writes it as PNG and SVG through kaleido and the system Chromium.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -59,6 +60,27 @@ class OfflineHtmlRenderer(MimetypeRenderer):
         return {"text/html": html}
 
 
+def layers(fig: go.Figure) -> list[tuple[str, go.Figure]]:
+    """The figure as printed or exported: one figure per button of its first
+    menu (traces shown and layout set as that button sets them, no buttons
+    drawn), or [("", fig)] for a figure with no layers."""
+    menus = fig.layout.updatemenus
+    if not menus or not menus[0].buttons:
+        return [("", fig)]
+    out = []
+    for button in menus[0].buttons:
+        one = go.Figure(fig)
+        one.layout.updatemenus = ()
+        args = list(button.args or [])
+        visible = (args[0] if args else {}).get("visible", [])
+        for trace, shown in zip(one.data, visible, strict=False):
+            trace.visible = shown
+        for key, value in (args[1] if len(args) > 1 else {}).items():
+            one.layout[key] = value
+        out.append((str(button.label), one))
+    return out
+
+
 def use_notebook_renderer() -> None:
     """Render charts so that both JupyterLab and the offline HTML show them."""
     pio.renderers["claimscope_html"] = OfflineHtmlRenderer()
@@ -66,13 +88,19 @@ def use_notebook_renderer() -> None:
 
 
 def show(fig: go.Figure, name: str, images_dir: str = "") -> go.Figure:
-    """Return ``fig`` for display; with ``images_dir``, also write
-    ``<name>.png`` and ``<name>.svg`` there (kaleido, system Chromium)."""
+    """Return ``fig`` for display; with ``images_dir``, also write it there
+    as PNG and SVG (kaleido, system Chromium): ``<name>.png``, or for a
+    chart with layers behind buttons (the heatmaps) one image per layer,
+    ``<name>_<layer>.png``, each as its button shows it and without buttons."""
     if images_dir:
         folder = Path(images_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        for suffix in (".png", ".svg"):
-            fig.write_image(folder / f"{name}{suffix}", width=1100, height=fig.layout.height or 520)
+        for layer, one in layers(fig):
+            stem = f"{name}_{re.sub(r'[^a-z0-9]+', '-', layer.lower())}" if layer else name
+            for suffix in (".png", ".svg"):
+                one.write_image(
+                    folder / f"{stem}{suffix}", width=1100, height=one.layout.height or 520
+                )
     return fig
 
 

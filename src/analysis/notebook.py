@@ -11,6 +11,7 @@ with a message naming it.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -32,13 +33,25 @@ def deep_dive_name(procedure: str, condition: str) -> str:
     return f"deep-dive_{slug(procedure)}_{slug(condition)}"
 
 
-def load_claims(claims_path: str = "", codebook_path: str = "") -> pd.DataFrame:
+def resolve(path: str) -> str:
+    """A path parameter as a path: as given when it exists (absolute, or
+    relative to where the command runs), else relative to the repository,
+    so that ``data/corpus`` means the same from papermill, the CLI and a
+    JupyterLab kernel (whose working directory is ``notebooks/``)."""
+    if not path or Path(path).is_absolute() or Path(path).exists():
+        return path
+    in_repo = config.REPO / path
+    return str(in_repo) if in_repo.exists() else path
+
+
+def load_claims(claims_path: str = "", codebook_path: str = "", corpus: str = "") -> pd.DataFrame:
     """Claims for a notebook: the table at ``claims_path``, or, when it is
-    empty (a notebook opened by hand), a fresh extraction of the bundled corpus."""
+    empty (a notebook opened by hand), a fresh extraction of ``corpus``
+    (default: the bundled corpus)."""
     if claims_path:
-        return read_table(claims_path)
-    codebook = load_codebook(codebook_path or config.CODEBOOK)
-    return extract_corpus(config.CORPUS, codebook)[0]
+        return read_table(resolve(claims_path))
+    codebook = load_codebook(resolve(codebook_path) or config.CODEBOOK)
+    return extract_corpus(resolve(corpus) or config.CORPUS, codebook)[0]
 
 
 def check_pair(procedure: object, condition: object, codebook_path: str = "") -> tuple[str, str]:
@@ -87,25 +100,28 @@ def check_paths(**paths: object) -> None:
             raise TypeError(f"parameter {name} must be a path (a string), got {value!r}")
 
 
-def load_problems(problems_path: str = "", claims_path: str = "") -> pd.DataFrame:
-    """The skipped or repaired documents of the run. Empty paths: the bundled
-    corpus's, unless the claims come from a file of their own (then none are
-    known: the bundled corpus's would be another corpus's)."""
+def load_problems(problems_path: str = "", claims_path: str = "", corpus: str = "") -> pd.DataFrame:
+    """The skipped or repaired documents of the run. Empty paths: those of
+    ``corpus`` (default: the bundled corpus), unless the claims come from a
+    file of their own (then none are known: another corpus's would mislead)."""
     if problems_path:
-        return read_table(problems_path)
+        return read_table(resolve(problems_path))
     if claims_path:
         return pd.DataFrame(columns=PROBLEM_COLUMNS)
-    return load_corpus(config.CORPUS)[1]
+    return load_corpus(resolve(corpus) or config.CORPUS)[1]
 
 
-def load_documents(documents_path: str = "", claims_path: str = "") -> pd.DataFrame:
-    """Documents (without text) for a notebook. Empty paths: the bundled
-    corpus; given only a claims file, the documents that file names (an
-    article with no claim is then unknown), never the bundled corpus's."""
+def load_documents(
+    documents_path: str = "", claims_path: str = "", corpus: str = ""
+) -> pd.DataFrame:
+    """Documents (without text) for a notebook. Empty paths: those of
+    ``corpus`` (default: the bundled corpus); given only a claims file, the
+    documents that file names (an article with no claim is then unknown),
+    never another corpus's."""
     if documents_path:
-        return read_table(documents_path)
+        return read_table(resolve(documents_path))
     if claims_path:
-        docs = read_table(claims_path)["doc"].astype(str).drop_duplicates()
+        docs = read_table(resolve(claims_path))["doc"].astype(str).drop_duplicates()
         return pd.DataFrame({"doc": docs, "title": docs}).reset_index(drop=True)
-    documents, _ = load_corpus(config.CORPUS)
+    documents, _ = load_corpus(resolve(corpus) or config.CORPUS)
     return documents.drop(columns="text")

@@ -101,11 +101,18 @@ def _decoded(data: bytes, path: Path, rel: str) -> Iterator[Problem | str]:
 
 
 def first_heading(text: str) -> str:
-    """The first line of a text when it reads as a title (no sentence end)."""
-    for line in text.splitlines():
+    """The first line of a text that reads as a title: no sentence end, at
+    most 120 characters, and not a page's furniture ("MENU", "Home", "Skip
+    to content": ``config.NOT_TITLES``), which scraped pages open with."""
+    for n, line in enumerate(text.splitlines()):
         line = line.strip()
-        if line:
-            return line if len(line) <= 120 and line[-1] not in ".!?:" else ""
+        if not line:
+            continue
+        if n >= config.TITLE_LINES:
+            break
+        if re.sub(r"[^\w\s]", "", line).strip().lower() in config.NOT_TITLES:
+            continue
+        return line if len(line) <= 120 and line[-1] not in ".!?:" else ""
     return ""
 
 

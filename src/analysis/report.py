@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -203,7 +204,26 @@ def export_html(notebook_path: Path, html_path: Path, title: str = "") -> None:
     nb = nbformat.read(notebook_path, as_version=4)
     nb.metadata["title"] = f"{title} · claimscope" if title else "claimscope"
     body, _ = exporter.from_notebook_node(nb, resources={"plotly_src": asset})
-    write_text(html_path, body)
+    write_text(html_path, shared_scripts(body, html_path.parent))
+
+
+# The script itables writes into each page in offline mode: its table library
+# (DataTables and jQuery, about 1 MB) as base64 text.
+TABLE_LIBRARY = re.compile(r"<script>(\s*function injectCSS\(base64CSS\).*?)</script>", re.S)
+
+
+def shared_scripts(body: str, folder: Path) -> str:
+    """The page with the table library loaded from ``assets/`` (written once
+    per folder, named by its hash) instead of inlined: a page then weighs
+    its own charts and tables only."""
+    match = TABLE_LIBRARY.search(body)
+    if match is None or "_itables_" not in match.group(1):
+        return body
+    script = match.group(1)
+    asset = f"assets/itables-{hashlib.sha256(script.encode()).hexdigest()[:12]}.js"
+    if not (folder / asset).is_file():
+        write_text(folder / asset, script)
+    return body[: match.start()] + f'<script src="{asset}"></script>' + body[match.end() :]
 
 
 # A kernel picks free TCP ports and binds them a moment later; two kernels
@@ -283,10 +303,20 @@ def table_hash(*tables: pd.DataFrame) -> str:
 
 def fingerprint(job: Job, notebooks: Path, inputs: str) -> str:
     """What a report's HTML depends on: notebook, parameters, input rows."""
-    h = hashlib.sha256((notebooks / job.notebook).read_bytes())
+    h = hashlib.sha256(notebook_source(notebooks / job.notebook).encode())
     h.update(json.dumps(job.parameters, sort_keys=True).encode())
     h.update(f"{inputs}\n{analysis.__version__}\n{code_hash()}".encode())
     return h.hexdigest()
+
+
+def notebook_source(path: Path) -> str:
+    """What a notebook runs: its cells' kinds and sources. Outputs and
+    metadata that JupyterLab writes on save do not count, so a notebook
+    saved with outputs does not make every report run again."""
+    cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+    return json.dumps(
+        [(c.get("cell_type"), "".join(c.get("source", ""))) for c in cells], ensure_ascii=False
+    )
 
 
 def code_hash() -> str:
