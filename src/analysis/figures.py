@@ -18,6 +18,7 @@ images, also writes it as PNG and SVG through kaleido and the system Chromium.
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -43,6 +44,13 @@ def type_colour(claim_type: str) -> str:
 
 CERTAINTY_COLOURS = {"asserted": "#4d4d4d", "hedged": "#a6a6a6", "negated": "#e7298a"}
 GENERAL = "(no condition)"
+
+
+def evidence_filter(**columns: str) -> str:
+    """What a click on a chart's bar or cell carries: the evidence table's
+    columns and values that select the claims behind it (read by the page's
+    click-through script; "" selects claims with no condition)."""
+    return "filter:" + json.dumps(columns, ensure_ascii=False)
 
 
 class OfflineHtmlRenderer(MimetypeRenderer):
@@ -167,7 +175,13 @@ def heatmaps(
                 z=m.values,
                 x=[pretty(c, labels) for c in conditions],
                 y=[pretty(p, labels) for p in procedures],
-                customdata=d.values,
+                customdata=[
+                    [
+                        [int(n), evidence_filter(type=t, procedures=p, conditions=c)]
+                        for c, n in zip(conditions, row, strict=True)
+                    ]
+                    for p, row in zip(procedures, d.values, strict=True)
+                ],
                 text=m.values,
                 texttemplate="%{text}",
                 colorscale=[[0, "#ffffff"], [1, type_colour(t)]],
@@ -176,7 +190,7 @@ def heatmaps(
                 visible=i == 0,
                 hovertemplate=(
                     f"<b>{t}</b><br>%{{y}} × %{{x}}<br>claims: %{{z}}"
-                    "<br>articles: %{customdata}<extra></extra>"
+                    "<br>articles: %{customdata[0]}<extra></extra>"
                 ),
             )
         )
@@ -232,7 +246,10 @@ def category_bars(
             go.Bar(
                 x=sign * sub["claims"],
                 y=[pretty(c, labels) for c in sub["category"]],
-                customdata=sub[["claims", "articles"]].values,
+                customdata=[
+                    [int(n), int(a), evidence_filter(type=t, category=c)]
+                    for n, a, c in zip(sub["claims"], sub["articles"], sub["category"], strict=True)
+                ],
                 orientation="h",
                 name=t,
                 marker_color=type_colour(t),

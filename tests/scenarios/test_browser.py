@@ -186,3 +186,72 @@ def test_validation_report_renders_offline(browser, report_run, tmp_path):
     html, error = build_validation_report(gold, pred, None, tmp_path)
     assert not error, error
     check_report(browser, html, 2)
+
+
+def _evidence_ready(page) -> None:
+    page.locator("table.evidence").locator(
+        "xpath=ancestor::div[contains(@class,'dt-container')]"
+    ).locator("input[type=search]").first.wait_for(timeout=20_000)
+
+
+def _evidence_rows(page) -> list[list[str]]:
+    return page.evaluate(
+        """() => [...document.querySelectorAll('table.evidence tbody tr')].map(
+            tr => [...tr.querySelectorAll('td')].map(td => td.innerText.trim()))"""
+    )
+
+
+def test_a_chart_click_filters_the_evidence_to_its_claims(browser, report_run):
+    page, context, outside, errors = open_page(browser, report_run.out / "overview.html")
+    try:
+        _evidence_ready(page)
+        page.wait_for_function(
+            "() => document.querySelector('.js-plotly-plot[data-click-through]')"
+        )
+        # a real click on the longest risk bar of the category chart
+        bars = page.locator(".js-plotly-plot").nth(1)
+        bar = bars.locator("g.trace.bars").nth(1).locator("path").last
+        bar.scroll_into_view_if_needed()
+        bar.click(force=True)
+        page.wait_for_function("() => !document.getElementById('claimscope-filter').hidden")
+        said = page.locator("#claimscope-filter span").inner_text()
+        assert said.startswith("type: risk, category: ")
+        category = said.split("category: ")[1]
+        rows = _evidence_rows(page)
+        assert rows and all(r[2] == "risk" and r[3] == category for r in rows)
+        # the table shows as many claims as the bar counts
+        import re
+
+        from analysis.counts import count_claims
+        from analysis.tables import read_table
+
+        claims = read_table(report_run.out / "data" / "claims.parquet")
+        counted = count_claims(claims, ["type", "category"]).set_index(["type", "category"])
+        shown = page.locator(".dt-info").first.inner_text()
+        total = int(re.search(r"of ([\d,]+) entries", shown).group(1).replace(",", ""))
+        assert total == counted.loc[("risk", category), "claims"], shown
+        page.locator("#claimscope-filter button").click()
+        page.wait_for_function("() => document.getElementById('claimscope-filter').hidden")
+        assert not errors and not outside
+    finally:
+        context.close()
+
+
+def test_print_shows_every_evidence_row(browser, report_run):
+    page, context, outside, errors = open_page(browser, report_run.out / "overview.html")
+    try:
+        _evidence_ready(page)
+        on_screen = len(_evidence_rows(page))
+        page.emulate_media(media="print")
+        page.wait_for_function(
+            "n => document.querySelectorAll('table.evidence tbody tr').length > n", arg=on_screen
+        )
+        claims = int(report_run.jobs.set_index("name").loc["overview", "claims"])
+        assert len(_evidence_rows(page)) == min(claims, 2000)
+        page.emulate_media(media="screen")
+        page.wait_for_function(
+            "n => document.querySelectorAll('table.evidence tbody tr').length === n", arg=on_screen
+        )
+        assert not errors
+    finally:
+        context.close()
