@@ -37,8 +37,8 @@ def test_extract_writes_the_format_of_the_suffix(tmp_path, suffix):
 
 
 def test_extract_refuses_an_unknown_format(tmp_path, capsys):
-    assert main(["extract", str(config.CORPUS), "--out", str(tmp_path / "claims.xlsx")]) == 2
-    assert "unknown table format .xlsx" in capsys.readouterr().err
+    assert main(["extract", str(config.CORPUS), "--out", str(tmp_path / "claims.xls")]) == 2
+    assert "unknown table format .xls;" in capsys.readouterr().err
 
 
 def test_bad_codebook_is_an_error_not_a_traceback(tmp_path, capsys):

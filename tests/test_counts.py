@@ -96,3 +96,39 @@ def test_every_number_reconciles(corpus, codebook):
             for trace in heat.data:
                 cell = trace.z[list(trace.y).index(pretty(p))][list(trace.x).index(pretty(c))]
                 assert cell == by_type.get(trace.name, 0), (name, trace.name)
+
+
+def test_the_matrix_counts_each_category_in_each_article():
+    from analysis.counts import matrix
+
+    claims = claims_table()
+    documents = pd.DataFrame({"doc": ["a", "b", "c"], "title": ["A", "B", "C"]})
+    table = matrix(claims, documents, "category").set_index(["type", "category"])
+    assert list(table.columns) == ["a", "b", "c"]  # an article with no claim has a column
+    assert table.loc[("benefit", "efficacy")].tolist() == [1, 1, 0]
+    # a row is the category's claims, as counted everywhere
+    per_category = count_claims(claims, ["type", "category"]).set_index(["type", "category"])
+    assert (table.sum(axis=1) == per_category["claims"]).all()
+    by_condition = matrix(claims, documents, "condition").set_index("condition")
+    assert by_condition.loc["", "b"] == 1  # "IPL is safe." is general
+
+
+def test_cooccurrence_names_articles_with_benefits_and_no_risk():
+    from analysis.counts import cooccurrence
+
+    claims = claims_table()
+    documents = pd.DataFrame({"doc": ["a", "b"], "title": ["A", "B"]})
+    table = cooccurrence(document_profile(claims, documents)).set_index("articles making")
+    assert table.loc["benefits and risks", "titles"] == "A"
+    assert table.loc["benefits, no risk at all (not even a general one)", "titles"] == "B"
+
+
+def test_spreadsheet_exports_open_in_excel_and_run_no_formula(tmp_path):
+    from analysis.tables import read_table, write_for_spreadsheets
+
+    table = pd.DataFrame({"category": ["x"], '=HYPERLINK("http://evil")': [1], "é": [2]})
+    csv = write_for_spreadsheets(table, tmp_path / "m.csv")
+    assert csv.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 with a BOM
+    assert "'=HYPERLINK" in csv.read_text(encoding="utf-8-sig")
+    back = read_table(write_for_spreadsheets(table, tmp_path / "m.xlsx"))
+    assert list(back.columns) == ["category", '\'=HYPERLINK("http://evil")', "é"]

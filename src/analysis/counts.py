@@ -155,6 +155,49 @@ def document_profile(
     return base
 
 
+MATRIX_ROWS = {"category": ["type", "category"], "condition": ["condition"]}
+
+
+def matrix(claims: pd.DataFrame, documents: pd.DataFrame, rows: str = "category") -> pd.DataFrame:
+    """The code x document matrix a QDA tool shows: one row per category
+    (``rows="category"``: ``type, category``) or condition (``"condition"``;
+    "" is no particular condition), one column per document of
+    ``documents`` (named by ``doc``, in their order, articles with no claim
+    too), and in each cell the claims of that row in that document."""
+    keys = MATRIX_ROWS[rows]
+    docs = list(documents["doc"])
+    if claims.empty:
+        return pd.DataFrame(columns=[*keys, *docs])
+    counted = count_claims(claims, [*keys, "doc"])
+    wide = counted.pivot_table(index=keys, columns="doc", values="claims", fill_value=0)
+    wide = wide.reindex(columns=docs, fill_value=0).astype(int)
+    return wide.reset_index().rename_axis(columns=None)
+
+
+def cooccurrence(profile: pd.DataFrame) -> pd.DataFrame:
+    """Which kinds of claim the articles of a :func:`document_profile` make
+    together: per combination ("benefit, no risk", ...), the articles and
+    their titles. A general risk of the procedure counts as a risk."""
+    combos = {
+        "benefits and risks": profile["describes_benefits"] & profile["describes_risks"],
+        "benefits, no risk at all (not even a general one)": profile["describes_benefits"]
+        & ~profile["describes_risks"],
+        "risks, no benefit": ~profile["describes_benefits"] & profile["describes_risks"],
+        "benefits, no uncertainty": profile["describes_benefits"]
+        & ~profile["mentions_uncertainty"],
+    }
+    return pd.DataFrame(
+        [
+            {
+                "articles making": name,
+                "articles": int(mask.sum()),
+                "titles": "; ".join(profile.loc[mask, "title"].astype(str)),
+            }
+            for name, mask in combos.items()
+        ]
+    )
+
+
 SHARE_LEVELS = {
     "procedure": ["procedure"],
     "condition": ["condition"],

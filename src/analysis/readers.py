@@ -116,6 +116,16 @@ def first_heading(text: str) -> str:
     return ""
 
 
+def opening(text: str, words: int = 10) -> str:
+    """A stand-in title for a text with no heading: its first words, cut
+    with an ellipsis (a reader recognises an article by them, not by a hash)."""
+    for line in text.splitlines():
+        cut = line.split()
+        if len(cut) >= 3 and re.sub(r"[^\w\s]", "", line).strip().lower() not in config.NOT_TITLES:
+            return " ".join(cut[:words]).rstrip(",;:") + ("…" if len(cut) > words else "")
+    return ""
+
+
 def metadata_value(value: object) -> str:
     """A metadata value as the text the documents table holds."""
     if value is None:
@@ -133,7 +143,7 @@ def document(rel: str, text: str, title: str = "", **metadata: object) -> Docume
     """A document of ``rel``: its title, given or read off the text."""
     record = {
         "doc": rel,
-        "title": title or first_heading(text) or Path(rel).stem,
+        "title": title or first_heading(text) or opening(text) or Path(rel).stem,
         "text": text,
         "source": rel,
     }

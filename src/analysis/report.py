@@ -33,10 +33,11 @@ from analysis import config
 from analysis.cache import extract_corpus
 from analysis.codebook import Codebook, load_codebook
 from analysis.compare import groups_of
-from analysis.counts import count_claims, general_risk, pairs
+from analysis.counts import MATRIX_ROWS, count_claims, general_risk, matrix, pairs
 from analysis.notebook import deep_dive_name, slug
 from analysis.schema import claim_types
-from analysis.tables import write_table, write_text
+from analysis.summary import matrix_export
+from analysis.tables import write_for_spreadsheets, write_table, write_text
 
 OVERVIEW = "overview.ipynb"
 DEEP_DIVE = "deep_dive.ipynb"
@@ -231,6 +232,21 @@ def shared_scripts(body: str, folder: Path) -> str:
 KERNEL_START_RETRIES = 2
 
 
+def write_matrices(
+    claims: pd.DataFrame, documents: pd.DataFrame, codebook: Codebook, data_dir: Path
+) -> None:
+    """The category x article and condition x article matrices, for a
+    spreadsheet or a QDA tool: ``data/matrix_<rows>.csv`` (with a BOM) and ``.xlsx``."""
+    labels = {
+        **codebook.conditions.labels,
+        **{c.id: c.label for c in codebook.categories},
+    }
+    for rows in MATRIX_ROWS:
+        table = matrix_export(matrix(claims, documents, rows), documents, labels)
+        for suffix in (".csv", ".xlsx"):
+            write_for_spreadsheets(table, data_dir / f"matrix_{rows}{suffix}")
+
+
 def work_dir(out: Path) -> Path:
     """Where a report run keeps its work files (the cache, the executed
     notebooks): beside the published folder, never inside it, so that the
@@ -384,6 +400,7 @@ def build_reports(
     write_table(claims, data_dir / "claims.csv")
     write_table(documents, data_dir / "documents.parquet")
     write_table(problems, data_dir / "problems.csv")
+    write_matrices(claims, documents, cb, data_dir)
     data = {
         "claims_path": str(data_dir / "claims.parquet"),
         "documents_path": str(data_dir / "documents.parquet"),

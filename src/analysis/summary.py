@@ -222,6 +222,65 @@ def quantified_html(table: pd.DataFrame) -> str:
     return table_html(frame)
 
 
+def matrix_html(
+    table: pd.DataFrame, documents: pd.DataFrame, labels: dict[str, str] | None = None
+) -> str:
+    """A matrix of :func:`analysis.counts.matrix` as a sortable table: a
+    column per article (its title), each non-zero cell a link that filters
+    the evidence table to the claims it counts."""
+    import json
+
+    keys = [c for c in ("type", "category", "condition") if c in table.columns]
+    if table.empty:
+        return "<p>No claims to show.</p>"
+    titles = dict(zip(documents["doc"], documents["title"].astype(str), strict=True))
+    docs = [c for c in table.columns if c not in keys]
+    frame = pd.DataFrame(
+        {
+            k: table[k].map(lambda v: html.escape((labels or {}).get(v) or str(v) or "(none)"))
+            for k in keys
+        }
+    )
+    for doc in docs:
+        spec = {"document": doc}
+        cells = []
+        for i, n in enumerate(table[doc]):
+            if not n:
+                cells.append("0")
+                continue
+            where = {**spec, **{k: str(table[k].iloc[i]) for k in keys}}
+            where = {("conditions" if k == "condition" else k): v for k, v in where.items()}
+            cells.append(  # a button, not a link: it only filters the evidence below
+                "<button type='button' class='evidence-link' "
+                f"data-evidence-filter='{html.escape(json.dumps(where))}'>{int(n)}</button>"
+            )
+        frame[html.escape(titles.get(doc) or doc)] = cells
+    return _datatable(frame, "matrix")
+
+
+def matrix_export(
+    table: pd.DataFrame, documents: pd.DataFrame, labels: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """A matrix of :func:`analysis.counts.matrix` as exported: the row's
+    label beside its id, and each article's column named by its title
+    (made unique with its document name when two articles share one)."""
+    keys = [c for c in ("type", "category", "condition") if c in table.columns]
+    out = table[keys].copy()
+    out["label"] = table[keys[-1]].map(lambda v: (labels or {}).get(v) or str(v) or "(none)")
+    titles = dict(zip(documents["doc"], documents["title"].astype(str), strict=True))
+    seen: dict[str, int] = {}
+    for doc in [c for c in table.columns if c not in keys]:
+        name = titles.get(doc) or doc
+        seen[name] = seen.get(name, 0) + 1
+        out[name if seen[name] == 1 else f"{name} ({doc})"] = table[doc].astype(int)
+    return out
+
+
+def cooccurrence_html(table: pd.DataFrame) -> str:
+    """:func:`analysis.counts.cooccurrence` as an HTML table."""
+    return table_html(table)
+
+
 def problems_html(problems: pd.DataFrame) -> str:
     """The skipped or repaired documents as an HTML table (pandas escapes it)."""
     if problems.empty:

@@ -35,6 +35,10 @@ FORMATS: dict[str, TableFormat] = {
         read=pd.read_parquet,
         write=lambda df, tmp: df.to_parquet(tmp, index=False),
     ),
+    ".xlsx": TableFormat(
+        read=lambda path: pd.read_excel(path, engine="openpyxl"),
+        write=lambda df, tmp: df.to_excel(tmp, index=False, engine="openpyxl"),
+    ),
     ".jsonl": TableFormat(
         read=lambda path: pd.read_json(path, orient="records", lines=True, dtype=False),
         write=lambda df, tmp: df.to_json(tmp, orient="records", lines=True, force_ascii=False),
@@ -75,6 +79,36 @@ def _umask() -> int:
 
 def write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+# A cell a spreadsheet would run as a formula (CSV/formula injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with every text cell and header that a spreadsheet would
+    read as a formula ("=HYPERLINK(...)" in a scraped title) prefixed with
+    an apostrophe, as OWASP advises: shown as text, never run."""
+
+    def safe(value: object) -> object:
+        return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+    out = df.copy()
+    out.columns = [safe(str(c)) for c in out.columns]
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(safe)
+    return out
+
+
+def write_for_spreadsheets(df: pd.DataFrame, path: str | Path) -> Path:
+    """A table for people to open in Excel or LibreOffice: CSV with a byte
+    order mark (Excel then reads UTF-8) or XLSX, formulas defused."""
+    path = Path(path)
+    safe = spreadsheet_safe(df)
+    if path.suffix.lower() == ".csv":
+        return atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    return write_table(safe, path)
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:

@@ -103,18 +103,19 @@ def test_every_report_renders_offline(browser, report_run):
 def test_evidence_table_filters(browser, report_run):
     page, context, outside, errors = open_page(browser, report_run.out / "overview.html")
     try:
-        search = (
-            page.locator("table.evidence")
-            .locator("xpath=ancestor::div[contains(@class,'dt-container')]")
-            .locator("input[type=search]")
-            .first
+        container = page.locator("table.evidence").locator(
+            "xpath=ancestor::div[contains(@class,'dt-container')]"
         )
+        search = container.locator("input[type=search]").first
         search.wait_for(timeout=20_000)
-        info = page.locator(".dt-info").first
+        info = container.locator(".dt-info").first
         before = info.inner_text()
         search.fill("infection")
         page.wait_for_function(
-            "b => document.querySelector('.dt-info').innerText !== b", arg=before, timeout=5_000
+            """b => document.querySelector('table.evidence').closest('.dt-container')
+                .querySelector('.dt-info').innerText !== b""",
+            arg=before,
+            timeout=5_000,
         )
         after = info.inner_text()
         rows = page.locator("table.evidence tbody tr")
@@ -227,7 +228,12 @@ def test_a_chart_click_filters_the_evidence_to_its_claims(browser, report_run):
 
         claims = read_table(report_run.out / "data" / "claims.parquet")
         counted = count_claims(claims, ["type", "category"]).set_index(["type", "category"])
-        shown = page.locator(".dt-info").first.inner_text()
+        shown = (
+            page.locator("table.evidence")
+            .locator("xpath=ancestor::div[contains(@class,'dt-container')]")
+            .locator(".dt-info")
+            .first.inner_text()
+        )
         total = int(re.search(r"of ([\d,]+) entries", shown).group(1).replace(",", ""))
         assert total == counted.loc[("risk", category), "claims"], shown
         page.locator("#claimscope-filter button").click()

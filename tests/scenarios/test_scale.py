@@ -131,13 +131,15 @@ def test_reports_rerun_only_what_changed(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("IPL can help rosacea. IPL can cause swelling.\n")
-    (corpus / "b.txt").write_text("Lasers can fade acne scars. Lasers may cause redness.\n")
+    # the title is the opening words: the change below leaves it as it is
+    opening = "Lasers can fade acne scars in many patients, dermatologists say."
+    (corpus / "b.txt").write_text(f"{opening} Lasers may cause redness.\n")
     out = tmp_path / "out"
     first = build_reports(corpus=corpus, out=out, jobs=2, min_claims=1)
     assert first.jobs["rerun"].all() and not len(first.failed)
     second = build_reports(corpus=corpus, out=out, jobs=2, min_claims=1)
     assert not second.jobs["rerun"].any()
-    (corpus / "b.txt").write_text("Lasers can fade acne scars. Lasers can cause blistering.\n")
+    (corpus / "b.txt").write_text(f"{opening} Lasers can cause blistering.\n")
     third = build_reports(corpus=corpus, out=out, jobs=2, min_claims=1)
     rerun = set(third.jobs.loc[third.jobs["rerun"], "name"])
     assert rerun == {"overview", "deep-dive_laser_general"}  # not laser x acne scars
