@@ -72,6 +72,18 @@ def report_run(tmp_path_factory):
     return build_reports(corpus=config.CORPUS, out=tmp_path_factory.mktemp("reports"))
 
 
+@pytest.fixture(scope="session")
+def dev_report_run(tmp_path_factory):
+    """The report batch on the 37 dev articles, read where they lie in
+    ../shared (never copied into the project); skipped without them."""
+    from analysis.report import build_reports
+
+    corpus = SHARED / "annotation" / "dev" / "corpus"
+    if not corpus.is_dir():
+        pytest.skip("needs ../shared/annotation/dev/corpus")
+    return build_reports(corpus=corpus, out=tmp_path_factory.mktemp("dev-reports"))
+
+
 PAYLOAD = "window.__pwned=1"
 
 

@@ -211,20 +211,34 @@ def export_html(notebook_path: Path, html_path: Path, title: str = "") -> None:
 # The script itables writes into each page in offline mode: its table library
 # (DataTables and jQuery, about 1 MB) as base64 text.
 TABLE_LIBRARY = re.compile(r"<script>(\s*function injectCSS\(base64CSS\).*?)</script>", re.S)
+# The style sheets nbconvert's lab template writes into each page (about 250 kB).
+STYLE = re.compile(r'<style type="text/css">(.*?)</style>', re.S)
+SHARED_STYLE_BYTES = 8_000
 
 
 def shared_scripts(body: str, folder: Path) -> str:
-    """The page with the table library loaded from ``assets/`` (written once
-    per folder, named by its hash) instead of inlined: a page then weighs
-    its own charts and tables only."""
-    match = TABLE_LIBRARY.search(body)
-    if match is None or "_itables_" not in match.group(1):
-        return body
-    script = match.group(1)
-    asset = f"assets/itables-{hashlib.sha256(script.encode()).hexdigest()[:12]}.js"
-    if not (folder / asset).is_file():
-        write_text(folder / asset, script)
-    return body[: match.start()] + f'<script src="{asset}"></script>' + body[match.end() :]
+    """The page with what every page repeats (the table library, the lab
+    style sheets) loaded from ``assets/``, written once per folder and named
+    by its hash, instead of inlined: a page then weighs its own charts and
+    tables only."""
+
+    def asset(text: str, kind: str, suffix: str) -> str:
+        name = f"assets/{kind}-{hashlib.sha256(text.encode()).hexdigest()[:12]}{suffix}"
+        if not (folder / name).is_file():
+            write_text(folder / name, text)
+        return name
+
+    def library(match: re.Match[str]) -> str:
+        if "_itables_" not in match.group(1):
+            return match.group(0)
+        return f'<script src="{asset(match.group(1), "itables", ".js")}"></script>'
+
+    def style(match: re.Match[str]) -> str:
+        if len(match.group(1)) < SHARED_STYLE_BYTES:
+            return match.group(0)
+        return f'<link rel="stylesheet" href="{asset(match.group(1), "style", ".css")}">'
+
+    return STYLE.sub(style, TABLE_LIBRARY.sub(library, body, count=1))
 
 
 # A kernel picks free TCP ports and binds them a moment later; two kernels

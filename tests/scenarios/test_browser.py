@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -258,6 +259,81 @@ def test_print_shows_every_evidence_row(browser, report_run):
         page.wait_for_function(
             "n => document.querySelectorAll('table.evidence tbody tr').length === n", arg=on_screen
         )
+        assert not errors
+    finally:
+        context.close()
+
+
+def folder_megabytes(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def false_no_risk(run, text: str) -> list[str]:
+    """Pairs a page says have no risk at all, though their articles state
+    general risks of the procedure."""
+    from analysis.counts import general_risk
+    from analysis.summary import _pair
+    from analysis.tables import read_table
+
+    claims = read_table(run.out / "data" / "claims.parquet")
+    wrong = []
+    for (procedure, condition), pair in claims.groupby(["procedure", "condition"]):
+        said = f"No risk is stated for {_pair(procedure, condition)}," in text
+        if said and condition and general_risk(claims, procedure, pair["doc"]):
+            wrong.append(f"{procedure} x {condition}")
+    return wrong
+
+
+@pytest.mark.parametrize("which", ["sample", "dev"])
+def test_every_page_of_a_corpus_report_holds_up(browser, request, which):
+    """On the bundled corpus and on the 37 dev articles: every page opens
+    offline with every chart drawn, its own title, links to the index and
+    the overview, codebook labels on the charts, no false "no risk"; the
+    folder stays small enough to mail; a matrix cell filters the evidence."""
+    run = request.getfixturevalue("report_run" if which == "sample" else "dev_report_run")
+    budget = {"sample": 15, "dev": 25}[which]
+    assert folder_megabytes(run.out) < budget, f"{folder_megabytes(run.out):.1f} MB"
+    assert not len(run.failed), run.failed[["name", "error"]].to_string()
+    for job in run.jobs.itertuples():
+        page, context, outside, errors = open_page(browser, run.out / job.html)
+        try:
+            page.wait_for_function(
+                """() => [...document.querySelectorAll('.plotly-graph-div')].every(
+                    gd => gd.querySelector('svg.main-svg'))""",
+                timeout=20_000,
+            )
+            assert page.title() == f"{job.title} · claimscope"
+            links = page.eval_on_selector_all("nav a", "as => as.map(a => a.getAttribute('href'))")
+            assert {"index.html", "overview.html"} <= set(links)
+            ticks = page.evaluate(
+                """() => [...document.querySelectorAll('.plotly-graph-div')].flatMap(
+                    gd => (gd.data || []).flatMap(t => [].concat(t.x || [], t.y || [])))
+                    .filter(v => typeof v === 'string')"""
+            )
+            assert not [t for t in ticks if "_" in t], job.name  # labels, not ids
+            text = page.inner_text("body")
+            assert not false_no_risk(run, text), job.name
+            assert not errors and not outside, (job.name, errors, outside)
+        finally:
+            context.close()
+    # a number of the category x article matrix filters the evidence to its claims
+    page, context, outside, errors = open_page(browser, run.out / "overview.html")
+    try:
+        _evidence_ready(page)
+        cell = page.locator("button.evidence-link").first
+        spec = json.loads(cell.get_attribute("data-evidence-filter"))
+        expected = int(cell.inner_text())
+        cell.click()
+        page.wait_for_function("() => !document.getElementById('claimscope-filter').hidden")
+        container = page.locator("table.evidence").locator(
+            "xpath=ancestor::div[contains(@class,'dt-container')]"
+        )
+        shown = container.locator(".dt-info").first.inner_text()
+        assert re.search(rf"of {expected} entr(y|ies)", shown), (spec, shown)
+        rows = _evidence_rows(page)
+        assert all(r[0] == spec["document"] and r[3] == spec["category"] for r in rows)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{which}-overview-matrix-filter.png"))
         assert not errors
     finally:
         context.close()
