@@ -125,3 +125,71 @@ def load_documents(
         return pd.DataFrame({"doc": docs, "title": docs}).reset_index(drop=True)
     documents, _ = load_corpus(resolve(corpus) or config.CORPUS)
     return documents.drop(columns="text")
+
+
+ALL = "(all)"
+
+
+def pick(
+    claims: pd.DataFrame,
+    procedure: str = ALL,
+    condition: str = ALL,
+    claim_type: str = ALL,
+    certainty: str = ALL,
+) -> pd.DataFrame:
+    """The claims a set of pickers selects (``ALL``: no choice made;
+    condition "": no particular condition)."""
+    chosen = claims
+    for column, value in (
+        ("procedure", procedure),
+        ("condition", condition),
+        ("type", claim_type),
+        ("certainty", certainty),
+    ):
+        if value != ALL:
+            chosen = chosen[chosen[column] == value]
+    return chosen
+
+
+def explorer(claims: pd.DataFrame, documents: pd.DataFrame, labels: dict[str, str] | None = None):
+    """Pickers for procedure, condition, claim type and certainty that
+    redraw the headline, the charts and the evidence for what they select
+    (ipywidgets, in JupyterLab). ``box.selection()`` gives the claims shown."""
+    import ipywidgets as widgets
+    from IPython.display import HTML, Markdown, display
+
+    from analysis import figures, summary
+
+    def options(column: str) -> list[tuple[str, str]]:
+        values = sorted(set(claims[column].astype(str)))
+        return [(ALL, ALL)] + [
+            (figures.pretty(v, labels) if v else figures.GENERAL, v) for v in values
+        ]
+
+    pickers = {
+        "procedure": widgets.Dropdown(options=options("procedure"), description="procedure"),
+        "condition": widgets.Dropdown(options=options("condition"), description="condition"),
+        "claim_type": widgets.Dropdown(options=options("type"), description="type"),
+        "certainty": widgets.Dropdown(options=options("certainty"), description="certainty"),
+    }
+    out = widgets.Output()
+
+    def selection() -> pd.DataFrame:
+        return pick(claims, **{name: p.value for name, p in pickers.items()})
+
+    def redraw(_: object = None) -> None:
+        chosen = selection()
+        out.clear_output(wait=True)
+        with out:
+            display(Markdown(summary.headline(chosen, documents)))
+            if not chosen.empty:
+                display(figures.heatmaps(chosen, labels=labels))
+                display(figures.category_bars(chosen, labels=labels))
+            display(HTML(summary.evidence_datatable(summary.evidence(chosen), limit=500)))
+
+    for p in pickers.values():
+        p.observe(redraw, names="value")
+    redraw()
+    box = widgets.VBox([widgets.HBox(list(pickers.values())), out])
+    box.selection = selection
+    return box

@@ -108,7 +108,8 @@ def _shown(documents: pd.DataFrame) -> pd.DataFrame:
 
 
 def plan_overview(inputs: Inputs) -> list[Job]:
-    return [Job("overview", OVERVIEW, "Overview of the corpus", dict(inputs.data))]
+    # a report page is read, not explored: the overview's pickers are for JupyterLab
+    return [Job("overview", OVERVIEW, "Overview of the corpus", {**inputs.data, "explore": False})]
 
 
 def overview_rows(job: Job, inputs: Inputs) -> tuple[pd.DataFrame, tuple[pd.DataFrame, ...]]:
