@@ -70,8 +70,12 @@ def _print_problems(problems) -> None:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from analysis.cache import extract_corpus
-    from analysis.tables import write_table
+    from analysis.tables import check_output, write_table
 
+    if args.engine != "dask":  # refuse a bad output before extracting anything
+        check_output(args.out)
+        if args.documents:
+            check_output(args.documents)
     codebook = _load_codebook(args)
     if args.engine == "dask":
         from analysis.engine import extract_dask
@@ -610,8 +614,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ClaimscopeError, FileNotFoundError) as exc:
+    except ClaimscopeError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a missing input, a full disk, a folder one cannot write
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

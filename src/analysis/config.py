@@ -23,12 +23,15 @@ WORK_SUFFIX = ".work"
 
 # The file formats a corpus may hold are the readers of analysis.readers.READERS.
 # Column names tried, in order, for the text of a .jsonl/.csv corpus row.
-TEXT_COLUMNS = ("text", "body", "content", "article")
+TEXT_COLUMNS = ("text", "body", "content", "article", "article_text", "full_text", "body_text")
 # Among encodings that fit a non-UTF-8 file equally well, the ones English
 # web pages are written in win (charset-normalizer's names).
 PREFERRED_ENCODINGS = ("cp1252", "latin_1", "iso8859_15")
 ID_COLUMNS = ("doc", "id", "url", "name")
 TITLE_COLUMNS = ("title", "headline")
+# (Column names match whatever their case: "Text", "BODY" are text columns.)
+# A CSV cell may hold a whole article: cells up to this many characters are read.
+MAX_CSV_CELL = 2**31 - 1
 # A document's title is its first line, unless that line is a page's
 # furniture (scraped pages open with these); only the first lines are tried.
 NOT_TITLES = frozenset(

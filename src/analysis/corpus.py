@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import config
 from analysis.metadata import metadata_file, normalise_dates, read_metadata
 from analysis.readers import READERS, CorpusError, Problem, decode, first_heading
 from analysis.schema import DOCUMENT_COLUMNS, PROBLEM_COLUMNS
@@ -51,17 +52,65 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def text_key(text: str, chunk: int = 1 << 20) -> str:
+    """The identity of a text for finding copies: its words, whatever the
+    line ends and spacing between them, hashed a chunk at a time (a large
+    article is never copied whole to be compared)."""
+    h = hashlib.sha256()
+    started = in_word = False
+    for i in range(0, len(text), chunk):
+        part = text[i : i + chunk]
+        words = part.split()
+        if words:
+            joined = " ".join(words)
+            if started and (part[0].isspace() or not in_word):
+                joined = " " + joined
+            h.update(joined.encode("utf-8", "surrogatepass"))
+            started = True
+        in_word = bool(part) and not part[-1].isspace()
+    return h.hexdigest()
+
+
 def corpus_files(root: Path) -> list[Path]:
-    """Files under ``root`` a reader takes, sorted for a stable order: not
-    hidden ones, nor those in hidden folders, nor the metadata table."""
+    """Files under ``root`` a reader takes, sorted for a stable order (see :func:`scan`)."""
+    return scan(root)[0]
+
+
+def scan(root: Path) -> tuple[list[Path], list[Problem]]:
+    """(files a reader takes, problems for the files it leaves). Not read,
+    without a word: hidden files and folders, the ``*_files/`` folders of
+    pages saved from a browser, report folders (with ``provenance.json``)
+    and their ``.work`` folders, and the metadata table. Not read, and
+    listed: a file of a format no reader takes, or that is no regular file
+    (a named pipe would hang the run)."""
     meta = metadata_file(root)
-    return sorted(
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() in READERS
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-        and p != meta
-    )
+    reports = {p.parent for p in root.rglob("provenance.json")}
+    files, skipped = [], []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        folders = rel.parts[:-1]
+        if any(part.startswith(".") for part in rel.parts) or path == meta:
+            continue
+        if any(f.endswith(("_files", config.WORK_SUFFIX)) for f in folders):
+            continue
+        if any(r == path or r in path.parents for r in reports):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            continue
+        name = rel.as_posix()
+        if path.suffix.lower() not in READERS:
+            skipped.append(
+                Problem(
+                    name,
+                    f"{path}: {path.suffix or 'no'} format is not read; save it as one of "
+                    + ", ".join(sorted(READERS)),
+                )
+            )
+        elif path.exists() and not path.is_file():
+            skipped.append(Problem(name, f"{path}: not a regular file (a pipe or device)"))
+        else:
+            files.append(path)
+    return files, skipped
 
 
 def inside(path: Path, root: Path) -> bool:
@@ -137,13 +186,19 @@ def iter_documents(
         for p in normalise_dates(record):
             problem(*p)
         record["sha256"] = sha256(record["text"])
-        first = seen.setdefault(record["sha256"], record["doc"])
+        # copies that differ in line ends or spacing only are one article
+        first = seen.setdefault(text_key(record["text"]), record["doc"])
         if first != record["doc"]:
             problem(record["doc"], f"same text as {first}", "skipped: counted once")
         else:
             yield record
 
-    for path in corpus_files(root) if files is None else files:
+    whole = files is None  # the whole corpus is walked: metadata rows can be checked
+    if files is None:
+        files, skipped = scan(root)
+        for p in skipped:
+            problem(*p)
+    for path in files:
         rel = SURROGATES.sub("\ufffd", path.relative_to(root).as_posix())
         if rel != path.relative_to(root).as_posix():
             problem(rel, f"{rel}: the file name is not UTF-8; shown with \ufffd", "repaired")
@@ -167,6 +222,6 @@ def iter_documents(
                 yield from once(item)
         except (CorpusError, OSError) as exc:
             problem(rel, str(exc))
-    if files is None:
+    if whole:
         for doc in sorted(set(table) - matched):
             problem(doc, f"{meta_path}: names {doc}, which is not in the corpus; row ignored")

@@ -53,3 +53,11 @@ class FetchError(ClaimscopeError):
 
 class ParameterError(ClaimscopeError):
     """A command's option or a notebook's parameter has a value it cannot take."""
+
+
+class OutputError(ClaimscopeError):
+    """An output path that cannot be written; checked before the work."""
+
+
+class ReportError(ClaimscopeError):
+    """A report folder that cannot be written now (another run holds it)."""

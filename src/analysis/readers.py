@@ -100,16 +100,27 @@ def _decoded(data: bytes, path: Path, rel: str) -> Iterator[Problem | str]:
     yield text
 
 
+def first_lines(text: str, n: int) -> Iterator[str]:
+    """The first ``n`` lines of a text, without splitting the whole of it
+    (a 200 MB article is never cut into a list of its lines for its title)."""
+    start = 0
+    for _ in range(n):
+        if start > len(text):
+            return
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield text[start:end]
+        start = end + 1
+
+
 def first_heading(text: str) -> str:
     """The first line of a text that reads as a title: no sentence end, at
     most 120 characters, and not a page's furniture ("MENU", "Home", "Skip
     to content": ``config.NOT_TITLES``), which scraped pages open with."""
-    for n, line in enumerate(text.splitlines()):
+    for line in first_lines(text, config.TITLE_LINES):
         line = line.strip()
         if not line:
             continue
-        if n >= config.TITLE_LINES:
-            break
         if re.sub(r"[^\w\s]", "", line).strip().lower() in config.NOT_TITLES:
             continue
         return line if len(line) <= 120 and line[-1] not in ".!?:" else ""
@@ -119,7 +130,7 @@ def first_heading(text: str) -> str:
 def opening(text: str, words: int = 10) -> str:
     """A stand-in title for a text with no heading: its first words, cut
     with an ellipsis (a reader recognises an article by them, not by a hash)."""
-    for line in text.splitlines():
+    for line in first_lines(text, 50):
         cut = line.split()
         if len(cut) >= 3 and re.sub(r"[^\w\s]", "", line).strip().lower() not in config.NOT_TITLES:
             return " ".join(cut[:words]).rstrip(",;:") + ("…" if len(cut) > words else "")
@@ -266,9 +277,10 @@ def read_docx(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]
     yield document(rel, "\n".join(lines), title)
 
 
-def _csv_rows(raw: str, rel: str) -> Iterator[tuple[int, dict] | Problem]:
+def _csv_rows(raw: str, rel: str, delimiter: str = ",") -> Iterator[tuple[int, dict] | Problem]:
     """Rows of a CSV text; stops at bad quoting with a problem."""
-    reader = csv.reader(io.StringIO(raw, newline=""), strict=True)
+    csv.field_size_limit(config.MAX_CSV_CELL)  # an article is more than csv's 128 kB default
+    reader = csv.reader(io.StringIO(raw, newline=""), strict=True, delimiter=delimiter)
     try:
         header = next(reader)
         for row in reader:
@@ -304,22 +316,42 @@ def read_table(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem
     *problems, raw = _decoded(data, path, rel)
     yield from problems
     rows = []
-    parse = _jsonl_rows if path.suffix.lower() == ".jsonl" else _csv_rows
-    for item in parse(raw, rel):
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        items = _jsonl_rows(raw, rel)
+    else:
+        items = _csv_rows(raw, rel, "\t" if suffix == ".tsv" else ",")
+    for item in items:
         if isinstance(item, Problem):
             yield item
         else:
             rows.append(item)
     columns = list(dict.fromkeys(c for _, r in rows for c in r))
-    text_col = next((c for c in config.TEXT_COLUMNS if c in columns), None)
+    named = {str(c).strip().lower(): c for c in reversed(columns)}  # first of a name wins
+
+    def column(names: tuple[str, ...]) -> str | None:
+        return next((named[n] for n in names if n in named), None)
+
+    text_col = column(config.TEXT_COLUMNS)
     if text_col is None:
-        raise CorpusError(f"{path}: no text column; name one of {', '.join(config.TEXT_COLUMNS)}")
-    id_col = next((c for c in config.ID_COLUMNS if c in columns), None)
-    title_col = next((c for c in config.TITLE_COLUMNS if c in columns), None)
+        raise CorpusError(
+            f"{path}: no text column; name one of {', '.join(config.TEXT_COLUMNS)} (in any case)"
+        )
+    id_col = column(config.ID_COLUMNS)
+    title_col = column(config.TITLE_COLUMNS)
     reserved = {text_col, id_col, title_col, *config.RESERVED_COLUMNS}
     extra = [c for c in columns if c not in reserved]
+    keys: dict[str, int] = {}
     for n, row in rows:
         key = str(row.get(id_col) or n) if id_col else str(n)
+        keys[key] = keys.get(key, 0) + 1
+        if keys[key] > 1:  # a repeated id: the row is kept under a name of its own
+            yield Problem(
+                f"{rel}#{key}~{keys[key]}",
+                f"{path}: row {n} repeats the id {key!r}; kept as {key}~{keys[key]}",
+                "repaired",
+            )
+            key = f"{key}~{keys[key]}"
         doc = f"{rel}#{key}"
         text = row.get(text_col)
         if not isinstance(text, str) or not text.strip():
@@ -338,6 +370,8 @@ READERS: dict[str, Reader] = {
     ".htm": read_html,
     ".pdf": read_pdf,
     ".docx": read_docx,
+    ".markdown": read_markdown,
     ".csv": read_table,
+    ".tsv": read_table,
     ".jsonl": read_table,
 }

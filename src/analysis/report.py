@@ -17,12 +17,14 @@ gets a deep dive when its claims reach ``config.MIN_DEEP_DIVE_CLAIMS``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,10 +36,11 @@ from analysis.cache import extract_corpus
 from analysis.codebook import Codebook, load_codebook
 from analysis.compare import groups_of
 from analysis.counts import MATRIX_ROWS, count_claims, general_risk, matrix, pairs
+from analysis.errors import ReportError
 from analysis.notebook import deep_dive_name, slug
 from analysis.schema import claim_types
 from analysis.summary import matrix_export
-from analysis.tables import write_for_spreadsheets, write_table, write_text
+from analysis.tables import check_output, write_for_spreadsheets, write_table, write_text
 
 OVERVIEW = "overview.ipynb"
 DEEP_DIVE = "deep_dive.ipynb"
@@ -262,6 +265,63 @@ def write_matrices(
             write_for_spreadsheets(table, data_dir / f"matrix_{rows}{suffix}")
 
 
+def remove_stale_pages(out: Path, current: set[str]) -> int:
+    """Remove the pages (and evidence files) of reports this run no longer
+    plans: a pair that left the corpus leaves no page behind. Returns how many."""
+    removed = 0
+    for page in out.glob("*.html"):
+        if page.stem in current or not page.stem.startswith(("deep-dive_", "compare_")):
+            continue
+        page.unlink()
+        for evidence in (out / "data").glob(f"{page.stem}.evidence.*"):
+            evidence.unlink()
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def folder_lock(out: Path) -> Iterator[None]:
+    """Hold the report folder for one run: a second run on the same folder
+    refuses with a message instead of reading half-written files. A lock
+    left by a run that died is taken over."""
+    lock = work_dir(out) / "lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _alive(pid):
+                raise ReportError(
+                    f"{out}: another report run (process {pid}) is writing this folder; "
+                    "wait for it to end, or give another --out"
+                ) from None
+            lock.unlink(missing_ok=True)  # left by a run that died
+            continue
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        break
+    else:
+        raise ReportError(f"{out}: cannot take the lock {lock}")
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
 def work_dir(out: Path) -> Path:
     """Where a report run keeps its work files (the cache, the executed
     notebooks): beside the published folder, never inside it, so that the
@@ -402,6 +462,36 @@ def build_reports(
     gets a deep dive when its articles make ``min_claims`` claims about it.
     ``by`` names metadata columns (of the corpus's ``metadata.csv`` or of
     ``metadata``) to compare groups of articles by, a page each."""
+    check_output(Path(out), table=False)
+    with folder_lock(Path(out)):
+        return _build_reports(
+            corpus,
+            out,
+            codebook,
+            notebooks,
+            kernel,
+            images,
+            jobs,
+            rebuild,
+            min_claims,
+            by,
+            metadata,
+        )
+
+
+def _build_reports(
+    corpus: str | Path = config.CORPUS,
+    out: str | Path = config.REPORTS,
+    codebook: str | Path | Codebook = config.CODEBOOK,
+    notebooks: str | Path = config.NOTEBOOKS,
+    kernel: str = config.KERNEL,
+    images: bool = False,
+    jobs: int = config.JOBS,
+    rebuild: bool = False,
+    min_claims: int = config.MIN_DEEP_DIVE_CLAIMS,
+    by: tuple[str, ...] | list[str] = (),
+    metadata: str | Path | None = None,
+) -> ReportRun:
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     out, notebooks = Path(out).resolve(), Path(notebooks).resolve()
     cache = work_dir(out) / "cache"
@@ -424,6 +514,7 @@ def build_reports(
     }
     inputs = Inputs(claims, documents, problems, data, min_claims, tuple(by))
     planned = plan_jobs(inputs)
+    stale = remove_stale_pages(out, {job.name for _, job in planned})
     state_path = cache / "reports.json"
     try:
         previous = json.loads(state_path.read_text())
@@ -489,6 +580,7 @@ def build_reports(
             }
         ),
         "reports_rerun": f"{len(results)} of {len(planned)}",
+        "stale_pages_removed": stale,
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     run = ReportRun(

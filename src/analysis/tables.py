@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from analysis.errors import ParameterError, TableFormatError
+from analysis.errors import OutputError, ParameterError, TableFormatError
 
 
 class TableFormat(NamedTuple):
@@ -109,6 +109,25 @@ def write_for_spreadsheets(df: pd.DataFrame, path: str | Path) -> Path:
     if path.suffix.lower() == ".csv":
         return atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig"))
     return write_table(safe, path)
+
+
+def check_output(path: str | Path, table: bool = True) -> Path:
+    """Refuse, before any work is done, an output that cannot be written:
+    an unknown table suffix (``table``), a path that is a folder, a folder
+    that cannot be made or written to."""
+    path = Path(path)
+    if table:
+        _check_suffix(path)
+        if path.is_dir():
+            raise OutputError(f"{path}: is a folder; name a file to write")
+    folder = path.parent if table else path
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot make the output folder ({exc.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"{folder}: the output folder is not writable")
+    return path
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:

@@ -296,3 +296,106 @@ def test_explain_makes_control_characters_visible(tmp_path, capsys):
     assert main(["explain", str(doc)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\\u001b[2J" in out
+
+
+def test_the_reader_lists_what_it_leaves_and_skips_what_is_not_an_article(tmp_path):
+    import os
+
+    article = "Microneedling can cause infection in some people."
+    (tmp_path / "a.txt").write_text(article)
+    (tmp_path / "B.TXT").write_text(article + " Really.")
+    (tmp_path / "notes.rtf").write_text("{\\rtf1 hello}")
+    (tmp_path / "book.epub").write_bytes(b"PK")
+    (tmp_path / "page_files").mkdir()  # a page saved from a browser keeps its parts here
+    (tmp_path / "page_files" / "x.html").write_text(f"<p>{article}</p>")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / ".ipynb_checkpoints" / "a.txt").write_text(article + " Copy.")
+    report = tmp_path / "reports"  # a report folder written into the corpus
+    report.mkdir()
+    (report / "provenance.json").write_text("{}")
+    (report / "overview.html").write_text(f"<p>{article} Twice.</p>")
+    (tmp_path / "reports.work").mkdir()
+    (tmp_path / "reports.work" / "o.txt").write_text(article + " Thrice.")
+    os.mkfifo(tmp_path / "pipe.txt")  # reading it would hang the run
+    documents, problems = load_corpus(tmp_path)
+    assert sorted(documents["doc"]) == ["B.TXT", "a.txt"]
+    said = dict(zip(problems["doc"], problems["problem"], strict=True))
+    assert ".rtf format is not read" in said["notes.rtf"]
+    assert ".epub format is not read" in said["book.epub"]
+    assert "not a regular file" in said["pipe.txt"]
+    assert len(problems) == 3
+
+
+def test_table_corpora_match_text_columns_in_any_case_and_keep_every_row(tmp_path):
+    big = "Microneedling can cause infection. " * 6000  # 210 kB in one cell
+    rows = [
+        {"ID": "1", "Full_Text": "Microneedling can cause infection in some people."},
+        {"ID": "1", "Full_Text": "Lasers may cause redness and swelling for days."},
+        {"ID": "2", "Full_Text": big},
+        {"ID": "3", "Full_Text": "IPL can help rosacea, and it may cause swelling."},
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "rows.csv", index=False)
+    documents, problems = load_corpus(tmp_path)
+    assert list(documents["doc"]) == ["rows.csv#1", "rows.csv#1~2", "rows.csv#2", "rows.csv#3"]
+    assert "repeats the id '1'" in problems.iloc[0]["problem"]
+    assert len(documents.loc[documents["doc"] == "rows.csv#2", "text"].iloc[0]) == len(big)
+
+
+def test_copies_that_differ_in_line_ends_or_spacing_count_once(tmp_path):
+    text = "Microneedling can cause infection.\nIt may improve acne scars.\n"
+    (tmp_path / "a.txt").write_text(text)
+    (tmp_path / "b.txt").write_bytes(text.replace("\n", "\r\n").encode() + b"\r\n\r\n")
+    (tmp_path / "c.txt").write_text(text.replace(" ", "  "))
+    documents, problems = load_corpus(tmp_path)
+    assert list(documents["doc"]) == ["a.txt"]
+    assert set(problems["action"]) == {"skipped: counted once"} and len(problems) == 2
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(tmp_path, capsys):
+    from analysis.cli import main
+
+    (tmp_path / "afile").write_text("")
+    code = main(["extract", str(config.CORPUS), "--out", str(tmp_path / "afile" / "c.csv")])
+    assert code == 2 and "cannot make the output folder" in capsys.readouterr().err
+    code = main(["extract", str(config.CORPUS), "--out", str(tmp_path)])
+    assert code == 2 and "unknown table format" in capsys.readouterr().err
+    code = main(["report", "--out", str(tmp_path / "afile" / "r")])
+    assert code == 2 and "cannot make the output folder" in capsys.readouterr().err
+
+
+def test_a_report_folder_is_held_by_one_run(tmp_path):
+    import subprocess
+
+    from analysis.errors import ReportError
+    from analysis.report import folder_lock, work_dir
+
+    out = tmp_path / "reports"
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        lock = work_dir(out) / "lock"
+        lock.parent.mkdir(parents=True)
+        lock.write_text(str(other.pid))
+        held = f"another report run \\(process {other.pid}\\)"
+        with pytest.raises(ReportError, match=held), folder_lock(out):
+            pass
+    finally:
+        other.kill()
+        other.wait()
+    with folder_lock(out):  # a lock left by a run that died is taken over
+        assert lock.read_text() != str(other.pid)
+    assert not lock.exists()
+
+
+def test_pages_of_pairs_that_left_the_corpus_are_removed(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("IPL can help rosacea. IPL can cause swelling.\n")
+    (corpus / "b.txt").write_text("Lasers can fade acne scars. Lasers may cause redness.\n")
+    out = tmp_path / "out"
+    first = build_reports(corpus=corpus, out=out, min_claims=1)
+    assert (out / "deep-dive_laser_acne-scars.html").is_file() and not len(first.failed)
+    (corpus / "b.txt").unlink()
+    second = build_reports(corpus=corpus, out=out, min_claims=1)
+    assert not (out / "deep-dive_laser_acne-scars.html").exists()
+    assert not list((out / "data").glob("deep-dive_laser_*"))
+    assert second.provenance["stale_pages_removed"] >= 1
