@@ -362,7 +362,9 @@ def document_table(
             columnwidth=[4, 1, 1, 1, 1, 1.4, 1.4, 1.6],
         )
     )
-    fig.update_layout(title=title, height=200 + 44 * len(profile))
+    # a long title wraps to two or three lines: leave room for them
+    lines = [1 + len(str(t)) // 45 for t in columns["document"]]
+    fig.update_layout(title=title, height=200 + sum(22 + 16 * n for n in lines))
     return fig
 
 

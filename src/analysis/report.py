@@ -197,12 +197,17 @@ def export_html(notebook_path: Path, html_path: Path, title: str = "") -> None:
     import nbformat
     import plotly
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
     from plotly.offline import get_plotlyjs
 
     asset = f"assets/plotly-{plotly.__version__}.min.js"
     if not (html_path.parent / asset).is_file():
         write_text(html_path.parent / asset, get_plotlyjs())
     exporter = HTMLExporter(template_name="claimscope", extra_template_basedirs=[str(TEMPLATES)])
+    # cells for JupyterLab only (the overview's pickers) stay out of the page
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags={"interactive"}, enabled=True), enabled=True
+    )
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
