@@ -8,6 +8,7 @@ import pytest
 
 from analysis import config
 from analysis.cli import build_parser, main
+from analysis.schema import CLAIM_COLUMNS
 from analysis.tables import read_table
 
 
@@ -16,19 +17,7 @@ def test_extract_writes_the_format_of_the_suffix(tmp_path, suffix):
     out = tmp_path / f"claims{suffix}"
     assert main(["extract", str(config.CORPUS), "--out", str(out)]) == 0
     claims = read_table(out)
-    required = {
-        "doc",
-        "sentence",
-        "start",
-        "end",
-        "type",
-        "category",
-        "certainty",
-        "procedure",
-        "condition",
-        "cue",
-        "codebook_version",
-    }
+    required = set(CLAIM_COLUMNS)  # the contract, from its one home
     assert required <= set(claims.columns)
     assert len(claims) > 100
     texts = {p.name: p.read_text() for p in config.CORPUS.iterdir()}
