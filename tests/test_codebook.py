@@ -102,3 +102,22 @@ def test_prefer_with_unknown_category_is_refused(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(CodebookError, match="no such codebook"):
         load_codebook(tmp_path / "nope.yml")
+
+
+def test_yaml_aliases_are_refused_before_they_expand(tmp_path):
+    """The YAML "billion laughs": nine levels of nine aliases would build
+    a list of 387 million strings; the check reads the events unexpanded."""
+    import time
+
+    from analysis.codebook import CodebookError, load_codebook
+
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for level in "bcdefghi":
+        prev = chr(ord(level) - 1)
+        lines.append(f"{level}: &{level} [{', '.join(['*' + prev] * 9)}]")
+    bomb = tmp_path / "codebook.yml"
+    bomb.write_text("\n".join(lines) + "\n")
+    start = time.monotonic()
+    with pytest.raises(CodebookError, match="line 1: YAML anchors and aliases"):
+        load_codebook(bomb)
+    assert time.monotonic() - start < 5

@@ -254,6 +254,19 @@ def _require(raw: Any, key: str, errors: list[str], where: str = "", default: An
     return raw[key]
 
 
+def refuse_aliases(data: bytes, path: Path) -> None:
+    """Refuse YAML anchors and aliases before anything is built: nested
+    aliases (the "billion laughs") expand a small file into gigabytes, and a
+    codebook has no use for them. The events are read as a stream, unexpanded."""
+    for event in yaml.parse(data, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            mark = event.start_mark
+            raise CodebookError(
+                f"{path}: line {mark.line + 1}: YAML anchors and aliases (&, *) are not "
+                "allowed in a codebook; write the entry out, or use a macro"
+            )
+
+
 def load_codebook(
     path: str | Path, check_patterns: bool = True, model: str | Path | None = config.MODEL
 ) -> Codebook:
@@ -265,6 +278,7 @@ def load_codebook(
         raise CodebookError(f"{path}: no such codebook file (pass --codebook PATH)")
     data = path.read_bytes()
     try:
+        refuse_aliases(data, path)
         raw = yaml.load(data, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         raise CodebookError(f"{path}: not valid YAML: {exc}") from exc
