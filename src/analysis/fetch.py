@@ -151,11 +151,12 @@ def _get(url: str, polite: Politeness, retries: int, backoff: float):
         wait = backoff * 2**attempt  # unless the server says how long
         try:
             with polite.client.stream("GET", url) as answer:
-                body = b""
+                received = bytearray()  # grows in place: no copy of the page per chunk
                 for chunk in answer.iter_bytes():
-                    body += chunk
-                    if len(body) > config.FETCH_MAX_BYTES:
+                    received += chunk
+                    if len(received) > config.FETCH_MAX_BYTES:
                         return answer, b"", f"larger than {config.FETCH_MAX_BYTES:,} bytes"
+                body = bytes(received)
         except httpx.TimeoutException:
             reason = "timed out"
         except httpx.TooManyRedirects:

@@ -214,7 +214,7 @@ def export_html(notebook_path: Path, html_path: Path, title: str = "") -> None:
     nb = nbformat.read(notebook_path, as_version=4)
     nb.metadata["title"] = f"{title} · claimscope" if title else "claimscope"
     body, _ = exporter.from_notebook_node(nb, resources={"plotly_src": asset})
-    write_text(html_path, shared_scripts(body, html_path.parent))
+    write_text(html_path, shared_assets(body, html_path.parent))
 
 
 # The script itables writes into each page in offline mode: its table library
@@ -225,7 +225,7 @@ STYLE = re.compile(r'<style type="text/css">(.*?)</style>', re.S)
 SHARED_STYLE_BYTES = 8_000
 
 
-def shared_scripts(body: str, folder: Path) -> str:
+def shared_assets(body: str, folder: Path) -> str:
     """The page with what every page repeats (the table library, the lab
     style sheets) loaded from ``assets/``, written once per folder and named
     by its hash, instead of inlined: a page then weighs its own charts and
@@ -468,134 +468,111 @@ def build_reports(
     ``by`` names metadata columns (of the corpus's ``metadata.csv`` or of
     ``metadata``) to compare groups of articles by, a page each."""
     check_output(Path(out), table=False)
-    with folder_lock(Path(out)):
-        return _build_reports(
-            corpus,
-            out,
-            codebook,
-            notebooks,
-            kernel,
-            images,
-            jobs,
-            rebuild,
-            min_claims,
-            by,
-            metadata,
+    with folder_lock(Path(out)):  # one run writes a report folder at a time
+        cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+        out, notebooks = Path(out).resolve(), Path(notebooks).resolve()
+        cache = work_dir(out) / "cache"
+        if rebuild:
+            shutil.rmtree(cache, ignore_errors=True)
+        claims, documents, problems = extract_corpus(
+            corpus, cb, cache / "claims", metadata=metadata
         )
-
-
-def _build_reports(
-    corpus: str | Path = config.CORPUS,
-    out: str | Path = config.REPORTS,
-    codebook: str | Path | Codebook = config.CODEBOOK,
-    notebooks: str | Path = config.NOTEBOOKS,
-    kernel: str = config.KERNEL,
-    images: bool = False,
-    jobs: int = config.JOBS,
-    rebuild: bool = False,
-    min_claims: int = config.MIN_DEEP_DIVE_CLAIMS,
-    by: tuple[str, ...] | list[str] = (),
-    metadata: str | Path | None = None,
-) -> ReportRun:
-    cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
-    out, notebooks = Path(out).resolve(), Path(notebooks).resolve()
-    cache = work_dir(out) / "cache"
-    if rebuild:
-        shutil.rmtree(cache, ignore_errors=True)
-    claims, documents, problems = extract_corpus(corpus, cb, cache / "claims", metadata=metadata)
-    for column in by:
-        groups_of(documents, column)  # refuse a column the corpus does not have, before any run
-    data_dir = out / "data"
-    write_table(claims, data_dir / "claims.parquet")
-    write_table(claims, data_dir / "claims.csv")
-    write_table(documents, data_dir / "documents.parquet")
-    write_table(problems, data_dir / "problems.csv")
-    write_matrices(claims, documents, cb, data_dir)
-    data = {
-        "claims_path": str(data_dir / "claims.parquet"),
-        "documents_path": str(data_dir / "documents.parquet"),
-        "problems_path": str(data_dir / "problems.csv"),
-        "codebook_path": cb.path,
-    }
-    inputs = Inputs(claims, documents, problems, data, min_claims, tuple(by))
-    planned = plan_jobs(inputs)
-    stale = remove_stale_pages(out, {job.name for _, job in planned})
-    state_path = cache / "reports.json"
-    try:
-        previous = json.loads(state_path.read_text())
-    except (OSError, ValueError):
-        previous = {}
-    todo, prints, subsets = [], {}, {}
-    for kind, job in planned:
-        job.parameters["images_dir"] = str(out / "images" / job.name) if images else ""
-        subset, depends = kind.rows(job, inputs)
-        if kind.evidence:
-            for suffix in (".csv", ".parquet"):  # the full evidence beside the report
-                write_table(subset, data_dir / f"{job.name}.evidence{suffix}")
-        subsets[job.name] = subset
-        prints[job.name] = fingerprint(job, notebooks, table_hash(*depends))
-        if previous.get(job.name) != prints[job.name] or not (out / f"{job.name}.html").is_file():
-            todo.append(job)
-    results = dict(
-        zip([j.name for j in todo], run_jobs(todo, notebooks, out, kernel, jobs), strict=True)
-    )
-    rows = []
-    for _, job in planned:
-        status, error = results.get(job.name, ("ok", ""))
-        subset = subsets[job.name]
-        totals = count_claims(subset.assign(_all=1), ["_all"]) if not subset.empty else None
-        by_type = count_claims(subset, ["type"]).set_index("type")["claims"]
-        rows.append(
-            {
-                "name": job.name,
-                "notebook": job.notebook,
-                "title": job.title,
-                "procedure": job.procedure,
-                "condition": job.condition,
-                "html": f"{job.name}.html",
-                "status": status,
-                "error": error,
-                "rerun": job.name in results,
-                "claims": int(totals["claims"].iloc[0]) if totals is not None else 0,
-                "articles": int(totals["articles"].iloc[0]) if totals is not None else 0,
-                **{t: int(by_type.get(t, 0)) for t in claim_types(claims)},
-            }
+        for column in by:
+            groups_of(documents, column)  # refuse a column the corpus does not have, before any run
+        data_dir = out / "data"
+        write_table(claims, data_dir / "claims.parquet")
+        write_table(claims, data_dir / "claims.csv")
+        write_table(documents, data_dir / "documents.parquet")
+        write_table(problems, data_dir / "problems.csv")
+        write_matrices(claims, documents, cb, data_dir)
+        data = {
+            "claims_path": str(data_dir / "claims.parquet"),
+            "documents_path": str(data_dir / "documents.parquet"),
+            "problems_path": str(data_dir / "problems.csv"),
+            "codebook_path": cb.path,
+        }
+        inputs = Inputs(claims, documents, problems, data, min_claims, tuple(by))
+        planned = plan_jobs(inputs)
+        stale = remove_stale_pages(out, {job.name for _, job in planned})
+        state_path = cache / "reports.json"
+        try:
+            previous = json.loads(state_path.read_text())
+        except (OSError, ValueError):
+            previous = {}
+        todo, prints, subsets = [], {}, {}
+        for kind, job in planned:
+            job.parameters["images_dir"] = str(out / "images" / job.name) if images else ""
+            subset, depends = kind.rows(job, inputs)
+            if kind.evidence:
+                for suffix in (".csv", ".parquet"):  # the full evidence beside the report
+                    write_table(subset, data_dir / f"{job.name}.evidence{suffix}")
+            subsets[job.name] = subset
+            prints[job.name] = fingerprint(job, notebooks, table_hash(*depends))
+            if (
+                previous.get(job.name) != prints[job.name]
+                or not (out / f"{job.name}.html").is_file()
+            ):
+                todo.append(job)
+        results = dict(
+            zip([j.name for j in todo], run_jobs(todo, notebooks, out, kernel, jobs), strict=True)
         )
-    state = {r["name"]: prints[r["name"]] for r in rows if r["status"] == "ok"}
-    write_text(state_path, json.dumps(state, indent=1))
-    provenance = {
-        "corpus": str(Path(corpus)),
-        "corpus_sha256": corpus_hash(documents),
-        "documents": int(len(documents)),
-        "skipped": int(len(problems)),
-        "codebook": cb.path,
-        "codebook_version": cb.version,
-        "codebook_sha256": cb.sha256,
-        "model_version": cb.model.version if cb.model else "rules",
-        "model_sha256": cb.model.sha256 if cb.model else "",
-        "package_version": analysis.__version__,
-        "parameters": json.dumps(
-            {
-                "kernel": kernel,
-                "notebooks": str(notebooks),
-                "images": images,
-                "jobs": jobs,
-                "by": list(by),
-                "metadata": str(metadata or ""),
-            }
-        ),
-        "reports_rerun": f"{len(results)} of {len(planned)}",
-        "stale_pages_removed": stale,
-        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    run = ReportRun(
-        out=out,
-        jobs=pd.DataFrame(rows),
-        problems=problems,
-        provenance=provenance,
-        min_claims=min_claims,
-        types=claim_types(claims),
-    )
-    write_text(out / "provenance.json", json.dumps(provenance, indent=2))
-    write_index(run)
-    return run
+        rows = []
+        for _, job in planned:
+            status, error = results.get(job.name, ("ok", ""))
+            subset = subsets[job.name]
+            totals = count_claims(subset.assign(_all=1), ["_all"]) if not subset.empty else None
+            by_type = count_claims(subset, ["type"]).set_index("type")["claims"]
+            rows.append(
+                {
+                    "name": job.name,
+                    "notebook": job.notebook,
+                    "title": job.title,
+                    "procedure": job.procedure,
+                    "condition": job.condition,
+                    "html": f"{job.name}.html",
+                    "status": status,
+                    "error": error,
+                    "rerun": job.name in results,
+                    "claims": int(totals["claims"].iloc[0]) if totals is not None else 0,
+                    "articles": int(totals["articles"].iloc[0]) if totals is not None else 0,
+                    **{t: int(by_type.get(t, 0)) for t in claim_types(claims)},
+                }
+            )
+        state = {r["name"]: prints[r["name"]] for r in rows if r["status"] == "ok"}
+        write_text(state_path, json.dumps(state, indent=1))
+        provenance = {
+            "corpus": str(Path(corpus)),
+            "corpus_sha256": corpus_hash(documents),
+            "documents": int(len(documents)),
+            "skipped": int(len(problems)),
+            "codebook": cb.path,
+            "codebook_version": cb.version,
+            "codebook_sha256": cb.sha256,
+            "model_version": cb.model.version if cb.model else "rules",
+            "model_sha256": cb.model.sha256 if cb.model else "",
+            "package_version": analysis.__version__,
+            "parameters": json.dumps(
+                {
+                    "kernel": kernel,
+                    "notebooks": str(notebooks),
+                    "images": images,
+                    "jobs": jobs,
+                    "by": list(by),
+                    "metadata": str(metadata or ""),
+                }
+            ),
+            "reports_rerun": f"{len(results)} of {len(planned)}",
+            "stale_pages_removed": stale,
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        run = ReportRun(
+            out=out,
+            jobs=pd.DataFrame(rows),
+            problems=problems,
+            provenance=provenance,
+            min_claims=min_claims,
+            types=claim_types(claims),
+        )
+        write_text(out / "provenance.json", json.dumps(provenance, indent=2))
+        write_index(run)
+        return run
