@@ -121,3 +121,49 @@ def test_yaml_aliases_are_refused_before_they_expand(tmp_path):
     with pytest.raises(CodebookError, match="line 1: YAML anchors and aliases"):
         load_codebook(bomb)
     assert time.monotonic() - start < 5
+
+
+def test_values_of_the_wrong_type_are_listed_at_once_against_the_schema(tmp_path):
+    """What the issue found crashing `check-codebook` with a traceback, and a
+    misspelt key that would have been ignored without a word."""
+    text = config.CODEBOOK.read_text(encoding="utf-8")
+    for old, new in [
+        ("scope: phrase, words: 3}", "scope: phrase, words: three}"),
+        ("    label: Benefits\n", "    label: Benefits\n    certainty: true\n"),
+        ("weak: true", "weak: sometimes"),
+        ("  negation_window: 6", "  negation_windw: 6"),
+        ("topic_share: 0.5", "topic_share: most"),
+        ("  microdermabrasion:\n", "  Micro-Derm:\n"),
+    ]:
+        assert old in text
+        text = text.replace(old, new, 1)
+    with pytest.raises(CodebookError) as caught:
+        load_codebook(write(tmp_path, text))
+    said = str(caught.value)
+    assert "6 entries to fix" in said
+    for line in [
+        "certainty.hedge[11].words: expected a whole number, not 'three'",
+        "types.benefit.certainty: expected a string, not True",
+        "cues[6].weak: expected true or false, not 'sometimes'",
+        "certainty: unknown entry negation_windw",
+        "attribution.topic_share: expected a number, not 'most'",
+        "procedures: 'Micro-Derm' is no id",
+    ]:
+        assert line in said
+
+
+def test_a_codebook_whose_sections_have_the_wrong_shape_is_named(tmp_path):
+    path = write(tmp_path, "version: '1'\ntypes: [benefit, risk]\nprocedures: 3\n")
+    with pytest.raises(CodebookError) as caught:
+        load_codebook(path)
+    said = str(caught.value)
+    assert "types: expected a mapping" in said and "procedures: expected a mapping" in said
+    assert "conditions is missing" in said and "certainty is missing" in said
+
+
+def test_the_shipped_codebook_fits_its_schema():
+    import yaml
+
+    from analysis.codebook import schema_errors
+
+    assert schema_errors(yaml.safe_load(config.CODEBOOK.read_text(encoding="utf-8"))) == []

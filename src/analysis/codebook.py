@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
 
 from analysis import config
 from analysis.errors import CodebookError
@@ -45,6 +47,17 @@ CRAFTED = (
     "x-" * 1500 + "?",
 )
 PATTERN_SECONDS = 0.5
+# The shape of a codebook (entries and value types), as JSON Schema: also
+# usable by an editor that checks YAML against a schema while one types.
+SCHEMA_PATH = Path(__file__).resolve().parent / "codebook.schema.json"
+TYPE_WORDS = {
+    "string": "a string",
+    "boolean": "true or false",
+    "integer": "a whole number",
+    "number": "a number",
+    "object": "a mapping (key: value entries)",
+    "array": "a list",
+}
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -170,15 +183,9 @@ def _synonym_regex(synonym: str) -> str:
 
 
 def _lexicon(raw: dict[str, Any], section: str, path: str) -> Lexicon:
-    if not isinstance(raw, dict) or not raw:
-        raise CodebookError(f"{path}: `{section}` must map canonical ids to entries")
     labels, ids_by_key, alternatives = {}, {}, []
-    for cid, entry in raw.items():
+    for cid, entry in raw.items():  # ids and shapes are the schema's
         where = f"{path}: {section}.{cid}"
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", str(cid)):
-            raise CodebookError(f"{where}: ids are lower_snake_case")
-        if not isinstance(entry, dict) or not entry.get("synonyms"):
-            raise CodebookError(f"{where}: needs a `synonyms` list")
         labels[cid] = str(entry.get("label", cid))
         for synonym in entry["synonyms"]:
             key = _key(str(synonym))
@@ -245,15 +252,6 @@ class _Compiler:
         return self.compile("|".join(f"(?:{t})" for t in texts), where)
 
 
-def _require(raw: Any, key: str, errors: list[str], where: str = "", default: Any = None) -> Any:
-    """``raw[key]``; when it is missing, the error is noted and ``default``
-    stands in, so that the check goes on to the other entries."""
-    if not isinstance(raw, dict) or key not in raw:
-        errors.append(f"{where}{key} is missing")
-        return {} if default is None else default
-    return raw[key]
-
-
 def refuse_aliases(data: bytes, path: Path) -> None:
     """Refuse YAML anchors and aliases before anything is built: nested
     aliases (the "billion laughs") expand a small file into gigabytes, and a
@@ -265,6 +263,46 @@ def refuse_aliases(data: bytes, path: Path) -> None:
                 f"{path}: line {mark.line + 1}: YAML anchors and aliases (&, *) are not "
                 "allowed in a codebook; write the entry out, or use a macro"
             )
+
+
+def schema_errors(raw: Any) -> list[str]:
+    """Every entry of ``raw`` whose shape or value type the codebook schema
+    refuses, as "where: what" lines (``words: three``, ``types`` given as a
+    list, a misspelt key), all at once."""
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    errors = Draft202012Validator(schema).iter_errors(raw)
+    return [_schema_message(e) for e in sorted(errors, key=lambda e: [str(p) for p in e.path])]
+
+
+def _schema_message(error: ValidationError) -> str:
+    if error.context:  # one of several shapes: say what the one of its type needs
+        own_type = [e for e in error.context if e.relative_path or e.validator != "type"]
+        error = best_match(own_type or error.context)
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    where = where.lstrip(".")
+    kind, value, instance = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        missing = re.match(r"'(.+)' is a required property", error.message)
+        name = missing.group(1) if missing else str(value)
+        return f"{where + '.' if where else ''}{name} is missing"
+    if kind == "additionalProperties":
+        known = set(error.schema.get("properties", {}))
+        extra = sorted(str(k) for k in instance if k not in known)
+        return f"{where or 'the codebook'}: unknown entr{'y' if len(extra) == 1 else 'ies'} " + (
+            ", ".join(extra) + f" (known: {', '.join(sorted(known))})"
+        )
+    if kind == "type":
+        expected = " or ".join(TYPE_WORDS.get(t, t) for t in _as_list(value))
+        return f"{where or 'the codebook'}: expected {expected}, not {instance!r:.60}"
+    if kind == "pattern":  # only ids have one (propertyNames)
+        return f"{where}: {instance!r} is no id: ids are lower_snake_case"
+    if kind in ("minLength", "minItems", "minProperties"):
+        return f"{where}: must not be empty"
+    return f"{where}: {error.message}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
 
 
 def load_codebook(
@@ -282,44 +320,33 @@ def load_codebook(
         raw = yaml.load(data, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         raise CodebookError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise CodebookError(f"{path}: the codebook must be a mapping at the top level")
     p = str(path)
-    for section in ("procedures", "conditions"):  # every other entry builds on these two
-        if section not in raw:
-            raise CodebookError(f"{p}: {section} is missing")
+    shape = schema_errors(raw)
+    if shape:  # the meaning of entries is checked only on a well-formed codebook
+        raise CodebookError(_entries_to_fix(p, shape))
     procedures = _lexicon(raw["procedures"], "procedures", p)
     conditions = _lexicon(raw["conditions"], "conditions", p)
     condition_alternatives = conditions.pattern.pattern[len(r"(?<![\w-])(?:") : -len(r")(?![\w-])")]
     comp = _Compiler(p, raw.get("macros") or {}, condition_alternatives)
     errors = comp.errors
-    version = str(_require(raw, "version", errors, default=""))
+    version = str(raw["version"])
 
     types, fixed, categories = {}, {}, []
     seen: set[str] = set()
-    for type_id, type_raw in _require(raw, "types", errors).items():
-        if not isinstance(type_raw, dict):
-            errors.append(f"types.{type_id}: expected a mapping with label and categories")
-            continue
+    for type_id, type_raw in raw["types"].items():  # the shapes are the schema's
         types[type_id] = str(type_raw.get("label", type_id))
         if "certainty" in type_raw:
             fixed[type_id] = str(type_raw["certainty"])
-        for cat_id, cat in _require(type_raw, "categories", errors, f"types.{type_id}.").items():
+        for cat_id, cat in type_raw["categories"].items():
             where = f"types.{type_id}.categories.{cat_id}"
             if cat_id in seen:
                 errors.append(f"{where}: category id defined twice")
                 continue
-            if not isinstance(cat, dict):
-                errors.append(f"{where}: expected a mapping with label and cues")
-                continue
             seen.add(cat_id)
             cues = []
-            for i, cue in enumerate(_require(cat, "cues", errors, f"{where}.", default=[])):
+            for i, cue in enumerate(cat["cues"]):
                 if isinstance(cue, str):
                     cue = {"pattern": cue}
-                if not isinstance(cue, dict):
-                    errors.append(f"{where}.cues[{i}]: a pattern or a mapping")
-                    continue
                 requires = cue.get("requires")
                 cues.append(
                     Cue(
@@ -370,46 +397,33 @@ def load_codebook(
         if certainty not in CERTAINTIES:
             errors.append(f"types.{type_id}.certainty: asserted, hedged or negated")
 
-    cert = _require(raw, "certainty", errors)
-    hedges = tuple(
-        _trigger(comp, t, f"certainty.hedge[{i}]")
-        for i, t in enumerate(_require(cert, "hedge", errors, "certainty.", default=[]))
+    cert, clauses, nc, attr = (
+        raw[k] for k in ("certainty", "clauses", "not_claims", "attribution")
     )
+    hedges = tuple(_trigger(comp, t, f"certainty.hedge[{i}]") for i, t in enumerate(cert["hedge"]))
     negations = tuple(
-        _trigger(comp, t, f"certainty.negation[{i}]")
-        for i, t in enumerate(_require(cert, "negation", errors, "certainty.", default=[]))
+        _trigger(comp, t, f"certainty.negation[{i}]") for i, t in enumerate(cert["negation"])
     )
-    clauses = _require(raw, "clauses", errors)
-    nc = _require(raw, "not_claims", errors)
-    attr = _require(raw, "attribution", errors)
-
-    def need(section: dict, name: str, key: str) -> Any:
-        return _require(section, key, errors, f"{name}.", default=NEVER.pattern)
-
     fields = {
-        "breakers": comp.compile_any(need(clauses, "clauses", "breakers"), "clauses.breakers"),
-        "subordinators": comp.compile(
-            need(clauses, "clauses", "subordinators"), "clauses.subordinators"
-        ),
+        "breakers": comp.compile_any(clauses["breakers"], "clauses.breakers"),
+        "subordinators": comp.compile(clauses["subordinators"], "clauses.subordinators"),
         **{
-            key: comp.compile(need(nc, "not_claims", key), f"not_claims.{key}")
+            key: comp.compile(nc[key], f"not_claims.{key}")
             for key in ("reference_headings", "background_subjects", "definition")
         },
-        "boilerplate": comp.compile_any(
-            need(nc, "not_claims", "boilerplate"), "not_claims.boilerplate"
-        ),
-        "label": _case_sensitive(comp, need(nc, "not_claims", "label"), "not_claims.label"),
+        "boilerplate": comp.compile_any(nc["boilerplate"], "not_claims.boilerplate"),
+        "label": _case_sensitive(comp, nc["label"], "not_claims.label"),
         **{
-            key: comp.compile(need(attr, "attribution", key), f"attribution.{key}")
+            key: comp.compile(attr[key], f"attribution.{key}")
             for key in ("comparators", "population", "population_after")
         },
     }
-    quantities = _quantities(raw.get("quantities") or {}, comp)
+    quantities = tuple(
+        (str(k), comp.compile(v, f"quantities.{k}"))
+        for k, v in (raw.get("quantities") or {}).items()
+    )
     if errors:
-        raise CodebookError(
-            f"{p}: {len(errors)} entr{'y' if len(errors) == 1 else 'ies'} to fix:\n  "
-            + "\n  ".join(errors)
-        )
+        raise CodebookError(_entries_to_fix(p, errors))
     if check_patterns:  # a caller that runs no pattern (a list of ids) may skip it
         check_backtracking(comp.compiled, p)
     return Codebook(
@@ -443,6 +457,12 @@ def load_codebook(
     )
 
 
+def _entries_to_fix(path: str, errors: list[str]) -> str:
+    return f"{path}: {len(errors)} entr{'y' if len(errors) == 1 else 'ies'} to fix:\n  " + (
+        "\n  ".join(errors)
+    )
+
+
 def _case_sensitive(comp: _Compiler, text: Any, where: str) -> re.Pattern[str]:
     """A pattern whose case matters (a list label starts with a capital)."""
     if not isinstance(text, str) or not text:
@@ -453,13 +473,6 @@ def _case_sensitive(comp: _Compiler, text: Any, where: str) -> re.Pattern[str]:
     except re.error as exc:
         comp.errors.append(f"{where}: pattern does not compile: {exc}")
         return NEVER
-
-
-def _quantities(raw: Any, comp: _Compiler) -> tuple[tuple[str, re.Pattern[str]], ...]:
-    if not isinstance(raw, dict):
-        comp.errors.append("quantities: expected a mapping of names to patterns")
-        return ()
-    return tuple((str(k), comp.compile(v, f"quantities.{k}")) for k, v in raw.items())
 
 
 def _any(triggers: tuple[Trigger, ...]) -> re.Pattern[str]:
@@ -535,10 +548,7 @@ print("done", flush=True)
 """
 
 
-def _trigger(comp: _Compiler, raw: Any, where: str) -> Trigger:
-    if not isinstance(raw, dict) or "pattern" not in raw:
-        comp.errors.append(f"{where}: expected {{pattern: ..., scope: ...}}")
-        return Trigger(name=where, pattern=NEVER)
+def _trigger(comp: _Compiler, raw: dict[str, Any], where: str) -> Trigger:
     scope = raw.get("scope", "forward")
     if scope not in ("forward", "phrase", "clause"):
         comp.errors.append(f"{where}.scope: forward, phrase or clause")
