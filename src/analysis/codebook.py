@@ -17,6 +17,8 @@ import hashlib
 import json
 import queue
 import re
+import re._constants as _sre
+import re._parser as _parser
 import subprocess
 import sys
 import threading
@@ -210,7 +212,7 @@ class _Compiler:
         # every bad entry, named; the loader reports them all at once
         self.errors: list[str] = []
         condition = rf"(?:{condition_alternatives})"
-        listed = rf"{condition}(?:\s*,?\s*(?:and\s+|or\s+|&\s+)?(?:other\s+)?{condition})*"
+        listed = rf"{condition}(?:\s*(?:,\s*)?(?:and\s+|or\s+|&\s+)?(?:other\s+)?{condition})*"
         self.macros = {"condition": listed}
         for name, value in macros.items():
             self.macros[name] = self.expand(str(value), f"macros.{name}")
@@ -469,10 +471,12 @@ def _case_sensitive(comp: _Compiler, text: Any, where: str) -> re.Pattern[str]:
         comp.errors.append(f"{where}: expected a pattern (a string)")
         return NEVER
     try:
-        return re.compile(comp.expand(text, where))
+        pattern = re.compile(comp.expand(text, where))
     except re.error as exc:
         comp.errors.append(f"{where}: pattern does not compile: {exc}")
         return NEVER
+    comp.compiled.append((where, pattern))  # checked for backtracking like the others
+    return pattern
 
 
 def _any(triggers: tuple[Trigger, ...]) -> re.Pattern[str]:
@@ -501,9 +505,12 @@ def check_backtracking(
 ) -> None:
     """Refuse a pattern that backtracks catastrophically, by name.
 
-    Python's ``re`` cannot be stopped once a search starts, so the patterns
-    run over :data:`CRAFTED` lines in a child process that reports each one
-    as it starts; a pattern still running after ``seconds`` is the culprit.
+    Each pattern, as compiled (macros expanded), runs over the :data:`CRAFTED`
+    lines and over lines built from its own characters (:func:`probes`):
+    nested repetition over digits or commas backtracks only on a run of
+    digits or commas, and only after the text that leads up to it. Python's ``re`` cannot be stopped once a search starts,
+    so the searches run in a child process that reports each pattern as it
+    starts; a pattern still running after ``seconds`` is the culprit.
     """
     child = subprocess.Popen(
         [sys.executable, "-c", _PROBE],
@@ -514,7 +521,8 @@ def check_backtracking(
     assert child.stdin is not None and child.stdout is not None
     reports: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [reports.put(x) for x in child.stdout], daemon=True).start()
-    child.stdin.write(json.dumps([[[p.pattern, p.flags] for _, p in patterns], CRAFTED]))
+    probes_ = [[p.pattern, p.flags, probes(p)] for _, p in patterns]
+    child.stdin.write(json.dumps([probes_, CRAFTED, PROBE_LENGTH]))
     child.stdin.close()
     started, limit = -1, max(seconds, 10.0)  # the first report waits for the start-up
     try:
@@ -534,14 +542,123 @@ def check_backtracking(
         child.wait()
 
 
-# Runs in the child of check_backtracking: reads [[pattern, flags], ...] and
-# the crafted lines, prints the index of each pattern as it starts.
+# A character standing for each class a pattern may use.
+_CATEGORY_SAMPLES = {"DIGIT": "7", "WORD": "w", "SPACE": " ", "LINEBREAK": "\n"}
+PROBE_LENGTH = 240  # exponential backtracking shows at 30 characters, cubic by 200
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
+
+
+def probes(pattern: re.Pattern[str]) -> list[tuple[str, str, str]]:
+    """Where ``pattern`` could backtrack, and with what: ``(prefix, chars,
+    unit)`` for the whole pattern and for each unbounded repetition that
+    holds another repetition (``(\\d+,?)+``), with ``prefix`` a text that
+    leads the pattern up to it ("up to " for ``up\\s+to\\s+(\\d+,?)+%``),
+    ``chars`` the characters the repetition can match (``\\d`` gives "7",
+    ``[,;]`` gives "," and ";") and ``unit`` one round of it. The lines
+    :func:`check_backtracking` tries are a prefix and then runs of these."""
+    found: list[tuple[str, str, str]] = []
+
+    def sample(items: Any) -> str:
+        """A short text the items match, near enough to lead the way."""
+        out = []
+        for op, value in items:
+            if op is _sre.LITERAL:
+                out.append(chr(value))
+            elif op in (_sre.NOT_LITERAL, _sre.ANY):
+                out.append("w" if op is _sre.ANY or value != ord("w") else "x")
+            elif op is _sre.IN:
+                out.append(_class_chars(value)[:1] or "w")
+            elif op in _REPEATS:
+                out.append(sample(value[2]) * value[0])
+            elif op is _sre.SUBPATTERN:
+                out.append(sample(value[-1]))
+            elif op is _sre.BRANCH:
+                out.append(sample(value[1][0]))
+            elif op is _sre.ATOMIC_GROUP:
+                out.append(sample(value))
+        return "".join(out)
+
+    def chars(items: Any) -> set[str]:
+        out: set[str] = set()
+        for op, value in items:
+            if op in (_sre.LITERAL, _sre.NOT_LITERAL, _sre.ANY, _sre.IN):
+                out.update(sample([(op, value)]) if op is not _sre.IN else _class_chars(value))
+            elif op in _REPEATS:
+                out |= chars(value[2])
+            elif op is _sre.SUBPATTERN:
+                out |= chars(value[-1])
+            elif op is _sre.BRANCH:
+                for branch in value[1]:
+                    out |= chars(branch)
+            elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
+                out |= chars(value[1])
+            elif op is _sre.ATOMIC_GROUP:
+                out |= chars(value)
+        return out
+
+    def nested(items: Any) -> bool:
+        return any(
+            op in _REPEATS
+            and value[1] > 1
+            or op is _sre.SUBPATTERN
+            and nested(value[-1])
+            or op is _sre.BRANCH
+            and any(nested(b) for b in value[1])
+            for op, value in items
+        )
+
+    def walk(items: Any, prefix: str) -> None:
+        for op, value in items:
+            if op in _REPEATS:
+                body = value[2]
+                if value[1] == _sre.MAXREPEAT and nested(body):
+                    found.append((prefix, "".join(sorted(chars(body))), sample(body)))
+                walk(body, prefix)
+            elif op is _sre.SUBPATTERN:
+                walk(value[-1], prefix)
+            elif op is _sre.BRANCH:
+                for branch in value[1]:
+                    walk(branch, prefix)
+            prefix += sample([(op, value)])
+
+    parsed = _parser.parse(pattern.pattern, pattern.flags)
+    found.append(("", "".join(sorted(chars(parsed))), ""))
+    walk(parsed, "")
+    return found[:20]
+
+
+def _class_chars(items: list[tuple[Any, Any]]) -> str:
+    """One character per member of a character class, in order."""
+    if items and items[0][0] is _sre.NEGATE:
+        return "w" if not any(op is _sre.LITERAL and v == ord("w") for op, v in items) else "x"
+    out = []
+    for op, value in items:
+        if op is _sre.LITERAL:
+            out.append(chr(value))
+        elif op is _sre.RANGE:
+            out += [chr(value[0]), chr(value[1])]
+        elif op is _sre.CATEGORY:
+            out.append(_CATEGORY_SAMPLES.get(str(value).rsplit("_", 1)[-1], "w"))
+    return "".join(out)
+
+
+# Runs in the child of check_backtracking: reads [[pattern, flags, probes],
+# ...], the crafted lines and a length; prints the index of each pattern as
+# it starts. After each probe's prefix, each of its characters is tried as a
+# run, as a run of one-letter words, after another character, and its unit
+# over and over; a character no pattern expects ends every line.
 _PROBE = """
 import json, re, sys
-patterns, lines = json.load(sys.stdin)
-for i, (text, flags) in enumerate(patterns):
+patterns, crafted, n = json.load(sys.stdin)
+for i, (text, flags, probes) in enumerate(patterns):
     print(i, flush=True)
     pattern = re.compile(text, flags)
+    lines = list(crafted)
+    for prefix, chars, unit in probes:
+        runs = [unit * (n // max(len(unit), 1)), chars * (n // max(len(chars), 1))]
+        for c in chars:
+            runs += [c * n, (c + " ") * (n // 2), (c + "w") * (n // 2)]
+        lines += [prefix + run + "\\x00" for run in runs]
     for line in lines:
         pattern.search(line)
 print("done", flush=True)

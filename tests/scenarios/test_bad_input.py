@@ -212,13 +212,28 @@ def test_duplicate_key_is_refused_with_its_line(tmp_path):
         load_codebook(tmp_path / "c.yml")
 
 
-def test_backtracking_pattern_is_refused_by_name(tmp_path):
-    text = config.CODEBOOK.read_text().replace(
-        '- "\\\\banti-?inflammatory\\\\b"', '- "(\\\\w+\\\\s?)+\\\\$"', 1
-    )
+@pytest.mark.parametrize(
+    "cue",
+    [
+        "(\\\\w+\\\\s?)+\\\\$",  # over words: the fixed crafted lines catch it
+        "(?:\\\\d+[.,]?\\\\d*)+\\\\s*(?:mg|%)",  # over digits: only lines of digits do
+        "(?:[-+]+\\\\s?)*=",  # over punctuation
+        "\\\\bup\\\\s+to\\\\s+{nested}",  # hidden in a macro
+    ],
+)
+def test_backtracking_pattern_is_refused_by_name(tmp_path, cue):
+    """Each cue runs, macros expanded, over lines built from its own
+    characters: nested repetition over digits passed a check made of words
+    and then took 36 s on a two-line article."""
+    import time
+
+    text = config.CODEBOOK.read_text().replace('- "\\\\banti-?inflammatory\\\\b"', f'- "{cue}"', 1)
+    text = text.replace("macros:\n", 'macros:\n  nested: "(?:\\\\d+,?)+\\\\s*%"\n', 1)
     (tmp_path / "c.yml").write_text(text)
+    start = time.monotonic()
     with pytest.raises(CodebookError, match=r"inflammation\.cues\[1\]: pattern backtracks"):
         load_codebook(tmp_path / "c.yml")
+    assert time.monotonic() - start < 20
 
 
 def test_unknown_pair_lists_the_valid_ids():
