@@ -124,11 +124,15 @@ def test_cooccurrence_names_articles_with_benefits_and_no_risk():
 
 
 def test_spreadsheet_exports_open_in_excel_and_run_no_formula(tmp_path):
+    import openpyxl
+
     from analysis.tables import read_table, write_for_spreadsheets
 
     table = pd.DataFrame({"category": ["x"], '=HYPERLINK("http://evil")': [1], "é": [2]})
     csv = write_for_spreadsheets(table, tmp_path / "m.csv")
     assert csv.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 with a BOM
     assert "'=HYPERLINK" in csv.read_text(encoding="utf-8-sig")
-    back = read_table(write_for_spreadsheets(table, tmp_path / "m.xlsx"))
-    assert list(back.columns) == ["category", '\'=HYPERLINK("http://evil")', "é"]
+    xlsx = write_for_spreadsheets(table, tmp_path / "m.xlsx")
+    header = [c.value for c in openpyxl.load_workbook(xlsx).active[1]]
+    assert header == ["category", '\'=HYPERLINK("http://evil")', "é"]
+    assert list(read_table(xlsx).columns) == list(table.columns)  # read back as written

@@ -28,6 +28,7 @@ import pandas as pd
 
 from analysis import config
 from analysis.readers import CorpusError, Problem, decode
+from analysis.tables import restore
 
 PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?$")
 
@@ -62,7 +63,8 @@ def read_metadata(path: str | Path) -> tuple[dict[str, dict[str, str]], list[Pro
     rows: dict[str, dict[str, str]] = {}
     try:
         for n, row in enumerate(reader, 2):
-            row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
+            # (a table `analysis fetch` wrote has its formula-like cells defused)
+            row = {(k or "").strip(): str(restore((v or "").strip())) for k, v in row.items() if k}
             doc = row.pop(key, "")
             if not doc:
                 problems.append(Problem(f"{path.name}#{n}", f"{path}: line {n} names no document"))

