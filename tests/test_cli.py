@@ -134,3 +134,23 @@ def test_tables_round_trip(tmp_path):
 
         back = read_table(write_table(df, tmp_path / f"t{suffix}"))
         assert back["condition"].tolist() == [""] and int(back["start"].iloc[0]) == 3
+
+
+def test_many_problems_print_a_few_of_each_kind_and_the_table_keeps_them_all(tmp_path, capsys):
+    from analysis.cli import PRINTED_PROBLEMS
+    from analysis.tables import read_table
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(PRINTED_PROBLEMS + 5):
+        (corpus / f"empty{i:02d}.txt").write_text("")
+    (corpus / "a.txt").write_text("Microneedling may cause redness and swelling afterwards.\n")
+    out = tmp_path / "claims.csv"
+    assert (
+        main(["extract", str(corpus), "--out", str(out), "--problems", str(tmp_path / "p.csv")])
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "... and 5 more" in err and str(tmp_path / "p.csv") in err
+    assert len([line for line in err.splitlines() if "empty" in line]) == PRINTED_PROBLEMS
+    assert len(read_table(tmp_path / "p.csv")) == PRINTED_PROBLEMS + 5

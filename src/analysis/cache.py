@@ -28,7 +28,7 @@ import pandas as pd
 import analysis
 from analysis.codebook import Codebook
 from analysis.corpus import documents_table, iter_documents
-from analysis.extract import BATCH, extract_documents
+from analysis.extract import BATCH, SET_ASIDE, Extracted, extract_documents
 from analysis.schema import CLAIM_COLUMNS, PROBLEM_COLUMNS
 from analysis.tables import write_text
 
@@ -85,7 +85,11 @@ def extract_corpus(
                 cached = next(coded)
                 if folder is not None:
                     _store(folder, document, cached)
-            rows.extend(cached)
+            rows.extend(cached.rows)
+            problems.extend(
+                {"doc": document["doc"], "problem": note, "action": SET_ASIDE}
+                for note in cached.notes
+            )
         pending.clear()
 
     for document in iter_documents(root, problems, files, metadata):
@@ -105,19 +109,20 @@ def extract_corpus(
     )
 
 
-def _cached(folder: Path | None, document: dict[str, str]) -> list[dict] | None:
-    """A document's cached claim rows, or None when it must be coded."""
+def _cached(folder: Path | None, document: dict[str, str]) -> Extracted | None:
+    """A document's cached claim rows and notes, or None when it must be coded."""
     if folder is None:
         return None
     try:
         cached = json.loads((folder / f"{document['sha256']}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # missing or unreadable: extract again
-    if not isinstance(cached, list):
-        return None
-    return [{**row, "doc": document["doc"]} for row in cached]
+        rows = [{**row, "doc": document["doc"]} for row in cached["rows"]]
+        notes = [str(note) for note in cached["notes"]]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # missing, unreadable or of another shape: extract again
+    return Extracted(rows, notes)
 
 
-def _store(folder: Path, document: dict[str, str], rows: list[dict]) -> None:
+def _store(folder: Path, document: dict[str, str], extracted: Extracted) -> None:
     entry = folder / f"{document['sha256']}.json"
-    write_text(entry, json.dumps([{k: v for k, v in r.items() if k != "doc"} for r in rows]))
+    rows = [{k: v for k, v in r.items() if k != "doc"} for r in extracted.rows]
+    write_text(entry, json.dumps({"rows": rows, "notes": extracted.notes}))

@@ -59,13 +59,25 @@ def _load_codebook(args: argparse.Namespace, check_patterns: bool = True):
     return load_codebook(args.codebook, check_patterns, model=args.model)
 
 
-def _print_problems(problems) -> None:
+PRINTED_PROBLEMS = 20  # per action; the problems table has them all
+
+
+def _print_problems(problems, table: str = "") -> None:
+    """The problems table on stderr, at most PRINTED_PROBLEMS rows of each
+    action (a large corpus has a reference list set aside in most articles)."""
     from analysis.explain import visible
 
-    if len(problems):
-        print(f"skipped {len(problems)} file(s) or row(s):", file=sys.stderr)
-        for p in problems.itertuples():
-            print(visible(f"  {p.doc}: {p.problem} ({p.action})"), file=sys.stderr)
+    if not len(problems):
+        return
+    print(f"{len(problems)} problem(s): files, rows or text not read as given:", file=sys.stderr)
+    for action, rows in problems.groupby("action", sort=False):
+        for p in rows.head(PRINTED_PROBLEMS).itertuples():
+            print(visible(f"  {p.doc}: {p.problem} ({action})"), file=sys.stderr)
+        if len(rows) > PRINTED_PROBLEMS:
+            where = f"; all in {table}" if table else ""
+            print(
+                f"  ... and {len(rows) - PRINTED_PROBLEMS} more ({action}){where}", file=sys.stderr
+            )
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -74,8 +86,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
     if args.engine != "dask":  # refuse a bad output before extracting anything
         check_output(args.out)
-        if args.documents:
-            check_output(args.documents)
+        for extra in (args.documents, args.problems):
+            if extra:
+                check_output(extra)
     codebook = _load_codebook(args)
     if args.engine == "dask":
         from analysis.engine import extract_dask
@@ -91,10 +104,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
     claims, documents, problems = extract_corpus(
         args.corpus, codebook, args.cache or None, metadata=args.metadata or None
     )
-    _print_problems(problems)
+    _print_problems(problems, args.problems)
     write_table(claims, args.out)
     if args.documents:
         write_table(documents, args.documents)
+    if args.problems:
+        write_table(problems, args.problems)
     print(
         f"{len(documents)} documents, {len(claims)} claim rows "
         f"(codebook {codebook.version}, {_coder(codebook)}) -> {args.out}"
@@ -146,6 +161,11 @@ def add_extract(sub) -> None:
         metavar="FILE",
         help="also write the documents table (titles, hashes, metadata columns) here",
     )
+    p.add_argument(
+        "--problems",
+        metavar="FILE",
+        help="also write the problems table (what was skipped or repaired, and why) here",
+    )
     _metadata_option(p)
     _codebook_option(p)
     p.set_defaults(func=cmd_extract)
@@ -171,7 +191,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         by=args.by,
         metadata=args.metadata or None,
     )
-    _print_problems(run.problems)
+    _print_problems(run.problems, str(Path(args.out) / "data" / "problems.csv"))
     ok = run.jobs[run.jobs["status"] == "ok"]
     print(
         f"{len(ok)} of {len(run.jobs)} reports written ({int(run.jobs['rerun'].sum())} run, "

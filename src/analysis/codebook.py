@@ -147,6 +147,7 @@ class Codebook:
     subordinators: re.Pattern[str]
     irrealis: re.Pattern[str]
     reference_headings: re.Pattern[str]
+    citation: re.Pattern[str]  # a line of a reference list, not article text
     background_subjects: re.Pattern[str]
     definition: re.Pattern[str]
     boilerplate: re.Pattern[str]
@@ -415,6 +416,7 @@ def load_codebook(
         },
         "boilerplate": comp.compile_any(nc["boilerplate"], "not_claims.boilerplate"),
         "label": _case_sensitive(comp, nc["label"], "not_claims.label"),
+        "citation": comp.compile(nc.get("citation", NEVER.pattern), "not_claims.citation"),
         **{
             key: comp.compile(attr[key], f"attribution.{key}")
             for key in ("comparators", "population", "population_after")

@@ -58,6 +58,7 @@ import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -666,17 +667,49 @@ def attribute(page: Page, text: str, codebook: Codebook) -> Coding:
     return coded
 
 
-def extract_documents(items: list[tuple[str, str]], codebook: Codebook) -> list[list[dict]]:
-    """Claim rows of each (doc, text) (see the module docstring)."""
+class Extracted(NamedTuple):
+    """What extraction gives for one document: its claim rows, and notes on
+    what it did not code (rows of the problems table, with ``SET_ASIDE``)."""
+
+    rows: list[dict]
+    notes: list[str]
+
+
+SET_ASIDE = "not coded: a reference list or related links"
+
+
+def extract_documents(items: list[tuple[str, str]], codebook: Codebook) -> list[Extracted]:
+    """Claim rows and notes of each (doc, text) (see the module docstring)."""
     return [
-        claim_rows(doc, coding, codebook)
-        for (doc, _), coding in zip(items, code_documents(items, codebook), strict=True)
+        Extracted(claim_rows(doc, coding, codebook), set_aside(coding, text))
+        for (doc, text), coding in zip(items, code_documents(items, codebook), strict=True)
     ]
 
 
 def extract_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
     """Claim rows of one document (see the module docstring)."""
-    return extract_documents([(doc, text)], codebook)[0]
+    return extract_documents([(doc, text)], codebook)[0].rows
+
+
+def set_aside(coding: Coding, text: str) -> list[str]:
+    """Each run of sentences left uncoded after a reference heading, said
+    with its lines: where it starts and ends, and where coding resumes."""
+
+    def line_of(s: dict) -> int:
+        return text.count("\n", 0, s["start"]) + 1
+
+    notes, run = [], []
+    for s in [s for s, _, _ in coding] + [None]:
+        if s is not None and s["kind"] == "reference":
+            run.append(s)
+        elif run:
+            after = f"coding resumes at line {line_of(s)}" if s else "to the end of the text"
+            notes.append(
+                f"lines {line_of(run[0])}-{line_of(run[-1])} from "
+                f'"{run[0]["sentence"][:40]}" ({len(run)} sentences); {after}'
+            )
+            run = []
+    return notes
 
 
 def quantity_of(sentence: str, codebook: Codebook) -> str:
@@ -733,6 +766,6 @@ def extract(documents: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     items = list(zip(documents["doc"], documents["text"], strict=True))
     rows: list[dict] = []
     for start in range(0, len(items), BATCH):
-        for doc_rows in extract_documents(items[start : start + BATCH], codebook):
-            rows.extend(doc_rows)
+        for extracted in extract_documents(items[start : start + BATCH], codebook):
+            rows.extend(extracted.rows)
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)

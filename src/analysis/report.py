@@ -544,7 +544,7 @@ def build_reports(
             "corpus": str(Path(corpus)),
             "corpus_sha256": corpus_hash(documents),
             "documents": int(len(documents)),
-            "skipped": int(len(problems)),
+            "problem_rows": int(len(problems)),  # skipped, repaired or set aside
             "codebook": cb.path,
             "codebook_version": cb.version,
             "codebook_sha256": cb.sha256,

@@ -15,7 +15,9 @@ start, end  character offsets: ``text[start:end] == sentence``
 sentence    the sentence text
 body_start  offset where the claim text starts (after a list label such as
             "Exfoliation: "); equal to ``start`` when there is none
-kind        text, list_item, heading, question, boilerplate, reference or
+kind        text, list_item, heading, question, boilerplate, reference (a
+            line of the codebook's ``reference_headings`` and what follows
+            it, until a line of article text: see :func:`_is_prose`) or
             overlong (over MAX_SENTENCE_CHARS: scraped debris, never coded,
             which also bounds the cost of every pattern on a crafted line);
             only text and list_item sentences can carry claims
@@ -86,6 +88,7 @@ BULLET = re.compile(r"^\s*(?:[-•*–·▪►✓]|\d+[.)])\s+")
 TERMINAL = ".!?:;…"
 MAX_HEADING_WORDS = 20
 MAX_SENTENCE_CHARS = 3000
+PROSE_MIN_WORDS = 10  # a line this long after a reference list is article text again
 LOOK_BACK = 64  # characters read back from an end mark for the word it ends
 
 
@@ -121,10 +124,24 @@ def _is_heading(line: str) -> bool:
     )
 
 
+def _is_prose(line: str, heading: bool, bullet: bool, codebook: Codebook) -> bool:
+    """A line of article text, not an entry of a reference list or of a box
+    of related links: a paragraph of some length, ending as sentences end,
+    with no mark of a citation (a year in brackets, "et al.", a DOI)."""
+    return (
+        not heading
+        and not bullet
+        and len(line.split()) >= PROSE_MIN_WORDS
+        and line.rstrip("\"'”’) ")[-1:] in TERMINAL
+        and not codebook.citation.search(line)
+    )
+
+
 def segment_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
     """Sentence rows of one document (see the module docstring)."""
     rows: list[dict] = []
     section, lead_in, in_references = -1, -1, False
+    title_rows: list[dict] = []
     for line_no, match in enumerate(LINE.finditer(text)):
         raw = match.group()
         if not raw.strip():
@@ -134,7 +151,16 @@ def segment_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
         heading = _is_heading(line)
         bullet = bool(BULLET.match(line))
         if codebook.reference_headings.match(line):
-            in_references = True
+            in_references, title_rows = True, []
+        elif in_references and _is_prose(line, heading, bullet, codebook):
+            # The article goes on after a mid-page "Related articles" box, or
+            # a second article follows in the same file: code again from the
+            # heading that led to this line, if there was one.
+            in_references = False
+            for row in title_rows:
+                row["kind"] = "heading"
+            if title_rows:
+                section = title_rows[0]["sid"]
         if heading and lead_in >= 0 and not in_references:
             heading, bullet = False, True  # a bare list item under its lead-in
         if not bullet:
@@ -173,6 +199,8 @@ def segment_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
                 }
             )
         rows.extend(line_rows)
+        if in_references and heading and line_rows:
+            title_rows = line_rows  # the last heading-like line set aside so far
         if heading and line_rows:
             section = line_rows[0]["sid"]
         if line.endswith(":") and line_rows and not heading:

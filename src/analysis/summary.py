@@ -282,7 +282,8 @@ def cooccurrence_html(table: pd.DataFrame) -> str:
 
 
 def problems_html(problems: pd.DataFrame) -> str:
-    """The skipped or repaired documents as an HTML table (pandas escapes it)."""
+    """The problems table (skipped or repaired documents, text set aside)
+    as an HTML table (pandas escapes it)."""
     if problems.empty:
         return "<p>Every file of the corpus was read as it was.</p>"
     return table_html(problems.rename(columns={"doc": "document"}))

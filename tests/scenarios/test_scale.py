@@ -174,6 +174,7 @@ def test_dask_engine_gives_the_local_engine_s_claims(codebook, tmp_path):
     parts = sorted((tmp_path / "claims").glob("part-*.parquet"))
     assert len(parts) == 3 and written == len(local) and n_docs == len(documents)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "claims"), local, check_dtype=False)
-    assert list(dask_problems["doc"]) == list(problems["doc"]) == ["zz_copy.txt"]
+    assert sorted(map(tuple, dask_problems.to_numpy())) == sorted(map(tuple, problems.to_numpy()))
+    assert "zz_copy.txt" in set(problems["doc"])
     counts = query("select count(*) as n from claims", claims=tmp_path / "claims")
     assert counts["n"].iloc[0] == len(local)
