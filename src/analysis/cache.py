@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 import analysis
+from analysis import config
 from analysis.codebook import Codebook
 from analysis.corpus import documents_table, iter_documents
 from analysis.extract import BATCH, SET_ASIDE, Extracted, extract_documents
@@ -61,6 +62,7 @@ def extract_corpus(
     files: list[Path] | None = None,
     keep_text: bool = False,
     metadata: str | Path | None = None,
+    limits: config.Limits = config.LIMITS,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(claims, documents, problems) of the corpus at ``root`` (or of some of
     its ``files``), through the cache when one is given. The documents table
@@ -92,7 +94,7 @@ def extract_corpus(
             )
         pending.clear()
 
-    for document in iter_documents(root, problems, files, metadata):
+    for document in iter_documents(root, problems, files, metadata, limits):
         documents.append({k: v for k, v in document.items() if keep_text or k != "text"})
         pending.append((document, _cached(folder, document)))
         if sum(c is None for _, c in pending) >= BATCH or len(pending) >= 4 * BATCH:

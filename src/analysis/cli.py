@@ -53,6 +53,34 @@ def _metadata_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _limits_option(parser: argparse.ArgumentParser) -> None:
+    from analysis.config import LIMITS
+
+    parser.add_argument(
+        "--max-document-mb",
+        type=float,
+        default=LIMITS.document_chars / 1e6,
+        metavar="N",
+        help="skip a document whose text is over N million characters (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--document-seconds",
+        type=float,
+        default=LIMITS.document_seconds,
+        metavar="S",
+        help="skip a document that takes over S seconds to read (default: %(default)g)",
+    )
+
+
+def _limits(args: argparse.Namespace):
+    from analysis.config import Limits
+    from analysis.errors import ParameterError
+
+    if args.max_document_mb <= 0 or args.document_seconds <= 0:
+        raise ParameterError("--max-document-mb and --document-seconds must be above 0")
+    return Limits(int(args.max_document_mb * 1e6), args.document_seconds)
+
+
 def _load_codebook(args: argparse.Namespace, check_patterns: bool = True):
     from analysis.codebook import load_codebook
 
@@ -94,7 +122,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
         from analysis.engine import extract_dask
 
         written, problems, n_docs = extract_dask(
-            args.corpus, codebook, args.out, scheduler=args.scheduler, partitions=args.partitions
+            args.corpus,
+            codebook,
+            args.out,
+            scheduler=args.scheduler,
+            partitions=args.partitions,
+            limits=_limits(args),
         )
         _print_problems(problems)
         print(
@@ -102,7 +135,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
         )
         return 0
     claims, documents, problems = extract_corpus(
-        args.corpus, codebook, args.cache or None, metadata=args.metadata or None
+        args.corpus,
+        codebook,
+        args.cache or None,
+        metadata=args.metadata or None,
+        limits=_limits(args),
     )
     _print_problems(problems, args.problems)
     write_table(claims, args.out)
@@ -167,6 +204,7 @@ def add_extract(sub) -> None:
         help="also write the problems table (what was skipped or repaired, and why) here",
     )
     _metadata_option(p)
+    _limits_option(p)
     _codebook_option(p)
     p.set_defaults(func=cmd_extract)
 
@@ -190,6 +228,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         min_claims=args.min_claims,
         by=args.by,
         metadata=args.metadata or None,
+        limits=_limits(args),
     )
     _print_problems(run.problems, str(Path(args.out) / "data" / "problems.csv"))
     ok = run.jobs[run.jobs["status"] == "ok"]
@@ -251,6 +290,7 @@ def add_report(sub) -> None:
         "repeat for more): shares of articles per group with intervals and a test",
     )
     _metadata_option(p)
+    _limits_option(p)
     p.add_argument(
         "--rebuild",
         action="store_true",

@@ -7,6 +7,7 @@ The paths assume the repository layout (``data/``, ``notebooks/`` beside
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data"
@@ -56,6 +57,29 @@ NOT_TITLES = frozenset(
 TITLE_LINES = 6
 # A packed file (.docx) that unpacks to more than this is refused (a zip bomb).
 MAX_UNPACKED_BYTES = 200_000_000
+
+
+class Limits(NamedTuple):
+    """What reading one document may cost; a document over a limit is
+    skipped with its reason, the others go on. A user raises them with
+    ``--max-document-mb`` and ``--document-seconds``."""
+
+    # characters of one document's text: a long article has 50,000; this is a book
+    document_chars: int = 2_000_000
+    # seconds to read one document (an HTML page through the article
+    # extractor, a PDF): enforced where the run has the main thread (the
+    # commands, a notebook), not on a Dask worker's thread
+    document_seconds: float = 30.0
+
+
+LIMITS = Limits()
+# An HTML page's markup, scripts and styles taken out, may be this many
+# times the text limit: the article extractor's time grows faster than its size.
+MARKUP_PER_CHAR = 4
+# A file that holds one article, this many times larger in bytes than the
+# text limit, is skipped before it is read (a page's scripts and styles
+# may weigh far more than its text).
+FILE_BYTES_PER_CHAR = {".txt": 10, ".md": 10, ".markdown": 10, ".html": 50, ".htm": 50}
 
 # Article metadata (analysis.metadata): the corpus's own table, the column
 # naming each row's document, the corpus's own columns no metadata may

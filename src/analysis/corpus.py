@@ -29,7 +29,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import signal
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -123,11 +126,13 @@ def inside(path: Path, root: Path) -> bool:
 
 
 def load_corpus(
-    root: str | Path, metadata: str | Path | None = None
+    root: str | Path,
+    metadata: str | Path | None = None,
+    limits: config.Limits = config.LIMITS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read every article under ``root``: (documents, problems) tables."""
     problems: list[dict[str, str]] = []
-    records = list(iter_documents(root, problems, metadata=metadata))
+    records = list(iter_documents(root, problems, metadata=metadata, limits=limits))
     return documents_table(records), pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
 
 
@@ -142,11 +147,52 @@ def documents_table(records: list[dict[str, str]], text: bool = True) -> pd.Data
     return table
 
 
+class Overtime(BaseException):
+    """A document's reading ran over its time budget. A BaseException, so
+    that no reader's ``except Exception`` swallows it."""
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raise :class:`Overtime` in the block once ``seconds`` have passed
+    (SIGALRM: only where the run holds the main thread; elsewhere, such as
+    a Dask worker's thread, the block runs unbounded)."""
+    if (
+        seconds <= 0
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise Overtime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _within_budget(items: Iterator, seconds: float) -> Iterator:
+    """``items``, each of them produced within ``seconds``."""
+    while True:
+        with time_budget(seconds):
+            item = next(items, None)
+        if item is None:
+            return
+        yield item
+
+
 def iter_documents(
     root: str | Path,
     problems: list[dict[str, str]],
     files: list[Path] | None = None,
     metadata: str | Path | None = None,
+    limits: config.Limits = config.LIMITS,
 ) -> Iterator[dict[str, str]]:
     """The documents under ``root`` one at a time (rows of the documents
     table), so that a large corpus is never held whole; each problem is
@@ -210,7 +256,15 @@ def iter_documents(
             continue
         reader = READERS[path.suffix.lower()]
         try:
-            for item in reader(path.read_bytes(), path, rel):
+            size, per_char = path.stat().st_size, config.FILE_BYTES_PER_CHAR
+            if size > limits.document_chars * per_char.get(path.suffix.lower(), size):
+                raise CorpusError(
+                    f"{path}: a file of {size / 1e6:,.0f} MB, too large to be one article "
+                    f"(the limit is {limits.document_chars / 1e6:g} million characters of "
+                    "text); raise it with --max-document-mb"
+                )
+            items = reader(path.read_bytes(), path, rel, limits)
+            for item in _within_budget(items, limits.document_seconds):
                 if isinstance(item, Problem):
                     problem(*item)
                     continue
@@ -219,9 +273,24 @@ def iter_documents(
                         raise CorpusError(f"{path}: empty file")
                     if not WORDS.search(item["text"]):
                         raise CorpusError(f"{path}: no sentence in the file")
+                if len(item["text"]) > limits.document_chars:
+                    problem(
+                        item["doc"],
+                        f"{len(item['text']):,} characters of text, over the limit of "
+                        f"{limits.document_chars:,} for one article; raise it with "
+                        "--max-document-mb",
+                    )
+                    continue
                 yield from once(item)
         except (CorpusError, OSError) as exc:
             problem(rel, str(exc))
+        except Overtime:
+            problem(
+                rel,
+                f"{path}: reading took over {limits.document_seconds:g} s, the limit for one "
+                "document (a page built to stall the article extractor?); raise it with "
+                "--document-seconds",
+            )
     if whole:
         for doc in sorted(set(table) - matched):
             problem(doc, f"{meta_path}: names {doc}, which is not in the corpus; row ignored")

@@ -20,20 +20,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import config
 from analysis.codebook import Codebook, load_codebook
 from analysis.corpus import corpus_files
 from analysis.schema import PROBLEM_COLUMNS
 
 
 def _extract_partition(
-    root: str, files: list[str], codebook_path: str, model_path: str
+    root: str, files: list[str], codebook_path: str, model_path: str, limits: config.Limits
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Runs on a worker: (claims, documents, problems) of some files."""
     from analysis.cache import extract_corpus
 
     # checked by the client; the worker codes with the client's model
     codebook = load_codebook(codebook_path, check_patterns=False, model=model_path)
-    return extract_corpus(root, codebook, files=[Path(f) for f in files])
+    return extract_corpus(root, codebook, files=[Path(f) for f in files], limits=limits)
 
 
 def _write_partition(claims: pd.DataFrame, drop: set[str], path: str) -> int:
@@ -51,6 +52,7 @@ def extract_dask(
     out: str | Path,
     scheduler: str | None = None,
     partitions: int = 0,
+    limits: config.Limits = config.LIMITS,
 ) -> tuple[int, pd.DataFrame, int]:
     """Extract ``corpus`` on Dask into ``out/part-NNNNN.parquet``:
     (claim rows written, problems table, documents)."""
@@ -70,7 +72,8 @@ def extract_dask(
             chunks = _contiguous(files, n)
             model = codebook.model.path if codebook.model else "none"
             parts = [
-                delayed(_extract_partition)(str(root), c, codebook.path, model) for c in chunks
+                delayed(_extract_partition)(str(root), c, codebook.path, model, limits)
+                for c in chunks
             ]
             results = client.compute(parts, sync=True)
             drop, problems, n_docs = _duplicates(results)

@@ -1,7 +1,8 @@
 """Readers: one function per file format, registered by suffix in :data:`READERS`.
 
-A reader takes a file's bytes, its path (for messages) and its name
-relative to the corpus root, and yields documents (dicts with ``doc,
+A reader takes a file's bytes, its path (for messages), its name
+relative to the corpus root and the :class:`~analysis.config.Limits` of one
+document, and yields documents (dicts with ``doc,
 title, text, source`` and any metadata columns the file carries) or
 :class:`Problem` rows for what it skipped or repaired. It raises
 :class:`CorpusError` when the whole file is unreadable. Adding a format is
@@ -43,7 +44,7 @@ class Problem(NamedTuple):
 
 
 Document = dict[str, str]
-Reader = Callable[[bytes, Path, str], Iterator[Document | Problem]]
+Reader = Callable[[bytes, Path, str, config.Limits], Iterator[Document | Problem]]
 
 BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -163,14 +164,18 @@ def document(rel: str, text: str, title: str = "", **metadata: object) -> Docume
     return record
 
 
-def read_text(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
+def read_text(
+    data: bytes, path: Path, rel: str, limits: config.Limits = config.LIMITS
+) -> Iterator[Document | Problem]:
     """A plain text file."""
     *problems, text = _decoded(data, path, rel)
     yield from problems
     yield document(rel, text)
 
 
-def read_markdown(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
+def read_markdown(
+    data: bytes, path: Path, rel: str, limits: config.Limits = config.LIMITS
+) -> Iterator[Document | Problem]:
     """A Markdown file; YAML front matter (``---`` lines) becomes metadata."""
     import yaml
 
@@ -195,12 +200,21 @@ def read_markdown(data: bytes, path: Path, rel: str) -> Iterator[Document | Prob
     yield document(rel, body, title, **{str(k): v for k, v in meta.items()})
 
 
-def read_html(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
+def read_html(
+    data: bytes, path: Path, rel: str, limits: config.Limits = config.LIMITS
+) -> Iterator[Document | Problem]:
     """An HTML page: the article text and title trafilatura finds."""
     import trafilatura
 
     *problems, html = _decoded(data, path, rel)
     yield from problems
+    html = without_inert_elements(html)
+    cap = limits.document_chars * config.MARKUP_PER_CHAR
+    if len(html) > cap:
+        raise CorpusError(
+            f"{path}: {len(html):,} characters of markup (scripts and styles left out), over "
+            f"the limit of {cap:,}; raise it with --max-document-mb"
+        )
     text = trafilatura.extract(
         html,
         include_comments=False,
@@ -215,7 +229,39 @@ def read_html(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]
     yield document(rel, text, title)
 
 
-def read_pdf(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
+INERT = re.compile(r"<(script|style|noscript|template|svg)\b|<!--", re.IGNORECASE)
+INERT_END = {
+    tag: re.compile(rf"</{tag}\s*>", re.IGNORECASE)
+    for tag in ("script", "style", "noscript", "template", "svg")
+}
+
+
+def without_inert_elements(html: str) -> str:
+    """The page without what holds no article text (scripts, styles,
+    inline images, comments), in one pass: most of a page's weight, which
+    the article extractor would otherwise parse. JSON-LD metadata stays. An
+    element left open runs to the end of the page, as a browser reads it."""
+    parts, pos = [], 0
+    while match := INERT.search(html, pos):
+        parts.append(html[pos : match.start()])
+        tag = (match.group(1) or "").lower()
+        end = (
+            INERT_END[tag].search(html, match.end())
+            if tag
+            else re.compile("-->").search(html, match.end())
+        )
+        if end is None:
+            return "".join(parts)
+        if tag == "script" and "ld+json" in html[match.end() : html.find(">", match.end())].lower():
+            parts.append(html[match.start() : end.end()])  # metadata: title, author, date
+        pos = end.end()
+    parts.append(html[pos:])
+    return "".join(parts)
+
+
+def read_pdf(
+    data: bytes, path: Path, rel: str, limits: config.Limits = config.LIMITS
+) -> Iterator[Document | Problem]:
     """A PDF's text layer: pdfminer's text boxes are paragraphs, their lines
     joined; a paragraph cut by a page break is joined again."""
     from pdfminer.high_level import extract_pages
@@ -250,7 +296,9 @@ def read_pdf(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
     yield document(rel, "\n".join(paragraphs))
 
 
-def read_docx(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
+def read_docx(
+    data: bytes, path: Path, rel: str, limits: config.Limits = config.LIMITS
+) -> Iterator[Document | Problem]:
     """A Word document's paragraphs, one a line; its title from the document
     properties or its first heading."""
     import docx
@@ -309,7 +357,9 @@ def _jsonl_rows(raw: str, rel: str) -> Iterator[tuple[int, dict] | Problem]:
         yield n, row
 
 
-def read_table(data: bytes, path: Path, rel: str) -> Iterator[Document | Problem]:
+def read_table(
+    data: bytes, path: Path, rel: str, limits: config.Limits = config.LIMITS
+) -> Iterator[Document | Problem]:
     """A .csv or .jsonl file of documents, one a row: the first text column
     of ``config.TEXT_COLUMNS``, an id and a title column when present; every
     other column is metadata."""

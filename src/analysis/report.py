@@ -459,6 +459,7 @@ def build_reports(
     min_claims: int = config.MIN_DEEP_DIVE_CLAIMS,
     by: tuple[str, ...] | list[str] = (),
     metadata: str | Path | None = None,
+    limits: config.Limits = config.LIMITS,
 ) -> ReportRun:
     """Extract the corpus once (through the per-document cache), run every
     report whose inputs changed in ``jobs`` processes, write index.html.
@@ -466,7 +467,8 @@ def build_reports(
     PNG and SVG. ``rebuild`` drops the caches and runs everything. A pair
     gets a deep dive when its articles make ``min_claims`` claims about it.
     ``by`` names metadata columns (of the corpus's ``metadata.csv`` or of
-    ``metadata``) to compare groups of articles by, a page each."""
+    ``metadata``) to compare groups of articles by, a page each. ``limits``
+    bound what reading one document may cost."""
     check_output(Path(out), table=False)
     with folder_lock(Path(out)):  # one run writes a report folder at a time
         cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
@@ -475,7 +477,7 @@ def build_reports(
         if rebuild:
             shutil.rmtree(cache, ignore_errors=True)
         claims, documents, problems = extract_corpus(
-            corpus, cb, cache / "claims", metadata=metadata
+            corpus, cb, cache / "claims", metadata=metadata, limits=limits
         )
         for column in by:
             groups_of(documents, column)  # refuse a column the corpus does not have, before any run

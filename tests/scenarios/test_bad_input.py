@@ -136,12 +136,22 @@ def test_bad_corpus_runs_through_the_batch_with_clean_counts(tmp_path):
 
 
 def test_a_large_file_is_read_without_blowing_memory(tmp_path):
+    """Over the per-document limit, a 50 MiB file is skipped unread; with
+    the limit raised, it is read in a few times its size."""
     (tmp_path / "big.txt").write_text(ARTICLE * (50 * 2**20 // len(ARTICLE)))
+    (tmp_path / "small.txt").write_text(ARTICLE)
     tracemalloc.start()
     docs, problems = load_corpus(tmp_path)
+    unread = tracemalloc.get_traced_memory()[1]
+    tracemalloc.reset_peak()
+    raised, _ = load_corpus(tmp_path, limits=config.Limits(document_chars=60_000_000))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert problems.empty and len(docs) == 1
+    assert list(docs["doc"]) == ["small.txt"]
+    assert "too large to be one article" in problems.set_index("doc").loc["big.txt", "problem"]
+    assert "--max-document-mb" in problems.set_index("doc").loc["big.txt", "problem"]
+    assert unread < 8 * 2**20  # the 50 MiB were never read
+    assert len(raised) == 2
     assert peak < 6 * 50 * 2**20, f"peak {peak / 2**20:.0f} MiB for a 50 MiB file"
 
 
@@ -414,3 +424,54 @@ def test_pages_of_pairs_that_left_the_corpus_are_removed(tmp_path):
     assert not (out / "deep-dive_laser_acne-scars.html").exists()
     assert not list((out / "data").glob("deep-dive_laser_*"))
     assert second.provenance["stale_pages_removed"] >= 1
+
+
+PAGE = "<html><head><title>Peels</title></head><body><article>{}</article></body></html>"
+PARAGRAPH = "<p>Chemical peels can fade melasma. They may cause redness in some people.</p>"
+
+
+def html_bombs() -> dict[str, str]:
+    """Pages built to stall an article extractor, at sizes that take it
+    seconds (the issue's set kept `extract` busy for 20 minutes)."""
+    return {
+        "repeated.html": PAGE.format(PARAGRAPH * 40_000),  # 3 MB of paragraphs
+        "links.html": PAGE.format("<a href='/x'>a link</a> " * 150_000),
+        "wide.html": PAGE.format("<table><tr>" + "<td>x</td>" * 150_000 + "</tr></table>"),
+        "deep.html": PAGE.format("<div>" * 50_000 + PARAGRAPH + "</div>" * 50_000),
+    }
+
+
+def test_html_bombs_are_cut_off_by_the_time_budget_and_the_rest_is_read(tmp_path):
+    for name, page in html_bombs().items():
+        (tmp_path / name).write_text(page)
+    (tmp_path / "article.html").write_text(PAGE.format(PARAGRAPH))
+    start = time.monotonic()
+    docs, problems = load_corpus(tmp_path, limits=config.Limits(document_seconds=1.0))
+    took = time.monotonic() - start
+    assert "article.html" in set(docs["doc"])
+    said = dict(zip(problems["doc"], problems["problem"], strict=True))
+    assert "took over 1 s" in said["repeated.html"]
+    assert "--document-seconds" in said["repeated.html"]
+    assert took < 4 * (1.0 + 1), f"{took:.0f} s for {len(html_bombs())} bombs of 1 s each"
+
+
+def test_markup_over_its_cap_is_skipped_and_scripts_do_not_count(tmp_path):
+    script = "<script>var x = '" + "y" * 3_000_000 + "';</script>"
+    (tmp_path / "scripts.html").write_text(
+        PAGE.format(script + PARAGRAPH + "<style>p{}</style><!-- a comment -->")
+    )
+    (tmp_path / "markup.html").write_text(PAGE.format(PARAGRAPH * 6_000))
+    docs, problems = load_corpus(tmp_path, limits=config.Limits(document_chars=100_000))
+    assert list(docs["doc"]) == ["scripts.html"]
+    assert docs["text"].iloc[0].startswith("Chemical peels can fade melasma.")
+    said = problems.set_index("doc").loc["markup.html", "problem"]
+    assert "characters of markup (scripts and styles left out), over the limit of 400,000" in said
+
+
+def test_a_text_over_the_document_limit_is_skipped_and_named(tmp_path):
+    rows = [{"id": "long", "text": ARTICLE * 1_000}, {"id": "short", "text": ARTICLE}]
+    (tmp_path / "rows.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    docs, problems = load_corpus(tmp_path, limits=config.Limits(document_chars=10_000))
+    assert list(docs["doc"]) == ["rows.jsonl#short"]
+    said = problems.set_index("doc").loc["rows.jsonl#long", "problem"]
+    assert f"{len(ARTICLE) * 1_000:,} characters of text, over the limit of 10,000" in said
