@@ -284,3 +284,99 @@ def test_sample_code_import_validate_in_four_commands(codebook, tmp_path):
     assert "Krippendorff's alpha" in done.stdout
     html = (tmp_path / "val" / "validation.html").read_text()
     assert html.count('class="plotly-graph-div"') == 2 and "Disagreements" in html
+
+
+HOSTILE_NAMES = [
+    'a&b<"c">.txt',
+    "tab\tand\rreturn.txt",
+    "ctrl\x01\x0bform\x0cfeed.txt",
+    "émoji 🧴 ]]> --.txt",
+    "nonchar\ufffe.txt",
+]
+
+
+def test_hostile_names_and_control_characters_round_trip_through_qdpx(codebook, tmp_path):
+    """Everything export-qdpx writes, import-qdpx reads: XML escaped, the
+    characters XML 1.0 forbids carried and brought back, the project valid."""
+    xmlschema = pytest.importorskip("xmlschema")
+    text = (
+        "Chemical peels can fade\x0cmelasma.\n\n"
+        "IPL may cause\x0bswelling\x01 in some people.\n\n"
+        "Microneedling can reduce acne scars.\n"
+    )
+    documents = pd.DataFrame({"doc": HOSTILE_NAMES, "text": [text] * len(HOSTILE_NAMES)}).assign(
+        sha256=lambda d: d["doc"].map(lambda n: str(hash(n)))
+    )
+    claims = extract(documents, codebook)
+    assert set(claims["doc"]) == set(HOSTILE_NAMES)
+    assert claims["cue"].str.contains("\x0c").any()  # a cue spans the form feed
+    path = export_qdpx(documents, claims, codebook, tmp_path / "hostile.qdpx")
+    qde = zipfile.ZipFile(path).read("project.qde").decode()
+    if SCHEMA.exists():
+        xmlschema.XMLSchema(str(SCHEMA)).validate(qde)
+    gold, unmapped = import_qdpx(path, codebook)
+    assert unmapped == []
+    expected = {n.replace("\ufffe", "\ufffd") for n in HOSTILE_NAMES}
+    assert set(gold["doc"]) == expected
+    assert set(gold["sentence"]) == set(claims["sentence"])
+    result = agreement(
+        to_coding(gold), to_coding(claims.assign(doc=claims["doc"].str.replace("\ufffe", "\ufffd")))
+    )
+    assert result.disagreements.empty
+
+
+def project_with(tmp_path, qde: str, source: bytes):
+    """A project of one text source, ``sources/S.txt``."""
+    path = tmp_path / "p.qdpx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("project.qde", qde)
+        z.writestr("sources/S.txt", source)
+    return path
+
+
+QDE = (
+    '<?xml version="1.0" encoding="utf-8"?><Project xmlns="urn:QDA-XML:project:1.0" name="p">'
+    '<Sources><TextSource guid="S" name="a.txt" plainTextPath="internal://S.txt">'
+    '<PlainTextSelection guid="X" startPosition="{}" endPosition="{}"/>'
+    "</TextSource></Sources></Project>"
+)
+
+
+@pytest.mark.parametrize(
+    "start,end,said",
+    [
+        ("ten", "20", "positions 'ten'-'20'"),
+        ("30", "20", "positions '30'-'20'"),
+        ("-1", "4", "positions '-1'-'4'"),
+    ],
+)
+def test_a_selection_with_bad_positions_is_named(codebook, tmp_path, start, end, said):
+    path = project_with(tmp_path, QDE.format(start, end), b"some text")
+    with pytest.raises(QdpxError, match=rf"p\.qdpx: selection 'X' has {said}"):
+        import_qdpx(path, codebook)
+
+
+def test_a_zip_bomb_project_is_refused_before_it_inflates(codebook, tmp_path, monkeypatch):
+    """The issue's 3 MiB project inflated past 6 GB; here the cap is
+    lowered so that a 40 MB member (40 kB packed) is the bomb."""
+    from analysis.validation import qdpx
+
+    monkeypatch.setattr(qdpx, "MAX_MEMBER_BYTES", 10_000_000)
+    path = project_with(tmp_path, QDE.format(0, 4), b"\x00" * 40_000_000)
+    assert path.stat().st_size < 200_000
+    with pytest.raises(QdpxError, match=r"sources/S\.txt inflates past 10,000,000 bytes"):
+        import_qdpx(path, codebook)
+
+
+def test_an_encrypted_project_is_named(codebook, tmp_path):
+    """zipfile cannot write an encrypted member: the flag bit is set by hand."""
+    path = project_with(tmp_path, QDE.format(0, 4), b"some text")
+    data = bytearray(path.read_bytes())
+    for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at >= 0:
+            data[at + flag_at] |= 1
+            at = data.find(signature, at + 4)
+    path.write_bytes(bytes(data))
+    with pytest.raises(QdpxError, match="encrypted"):
+        import_qdpx(path, codebook)

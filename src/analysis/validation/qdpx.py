@@ -19,13 +19,16 @@ coded with a category, and the names of the codes it could not map.
 
 from __future__ import annotations
 
+import re
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
+from analysis import config
 from analysis.codebook import Codebook
 from analysis.errors import QdpxError
 from analysis.schema import CERTAINTIES, CODING_COLUMNS
@@ -34,6 +37,28 @@ from analysis.tables import atomic_write
 NS = "urn:QDA-XML:project:1.0"
 NAMESPACE = uuid.UUID("6f1c6c1e-3d2a-4f55-9a53-5c1a1f0c2b7e")  # claimscope's GUID space
 GROUPS = ("certainty", "procedure", "condition")
+
+
+# XML 1.0 forbids the control characters but tab, line feed and carriage
+# return, even escaped. In names and notes they travel as private-use
+# characters (U+E000 + code) that import turns back, so a corpus's odd file
+# names come back as they went; U+FFFE and U+FFFF become U+FFFD.
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+CARRIED = re.compile("[\ue000-\ue008\ue00b\ue00c\ue00e-\ue01f]")
+# What reading a project may inflate: its XML and each source's text.
+MAX_MEMBER_BYTES = config.MAX_UNPACKED_BYTES
+
+
+def xml_safe(text: object) -> str:
+    """``text`` with what XML 1.0 cannot hold carried as private-use characters."""
+    return XML_FORBIDDEN.sub(
+        lambda m: chr(0xE000 + ord(m.group())) if m.group() < " " else "\ufffd", str(text)
+    )
+
+
+def from_xml(text: str) -> str:
+    """The text :func:`xml_safe` was given."""
+    return CARRIED.sub(lambda m: chr(ord(m.group()) - 0xE000), text)
 
 
 def guid(*parts: object) -> str:
@@ -111,7 +136,7 @@ def export_qdpx(
             sources,
             _q("TextSource"),
             guid=source_guid,
-            name=str(doc),
+            name=xml_safe(doc),
             plainTextPath=f"internal://{source_guid}.txt",
         )
         for start, end, category, rows in by_doc.get(doc, []):
@@ -135,12 +160,17 @@ def export_qdpx(
                 ET.SubElement(coding, _q("CodeRef"), targetGUID=refs[(group, cid)])
             note_guid = guid("note", sel_guid)
             ET.SubElement(selection, _q("NoteRef"), targetGUID=note_guid)
-            note = ET.SubElement(notes, _q("Note"), guid=note_guid, name=f"cue: {first['cue']}")
+            cue = xml_safe(first["cue"])
+            note = ET.SubElement(notes, _q("Note"), guid=note_guid, name=f"cue: {cue}")
             ET.SubElement(
                 note, _q("PlainTextContent")
-            ).text = f"cue: {first['cue']}\nrule: {first.get('rule', '')}"
+            ).text = f"cue: {cue}\nrule: {xml_safe(first.get('rule', ''))}"
     if len(notes):
         project.append(notes)
+    for el in project.iter():  # codebook labels and names too: all text is made safe
+        el.attrib.update({k: xml_safe(v) for k, v in el.attrib.items()})
+        if el.text:
+            el.text = xml_safe(el.text)
     ET.register_namespace("", NS)
     xml = ET.tostring(project, encoding="utf-8", xml_declaration=True)
 
@@ -173,7 +203,7 @@ def import_qdpx(path: str | Path, codebook: Codebook) -> tuple[pd.DataFrame, lis
     path = Path(path)
     try:
         archive = zipfile.ZipFile(path)
-        root = ET.fromstring(archive.read("project.qde"))
+        root = ET.fromstring(_member(archive, "project.qde", path))
     except (OSError, zipfile.BadZipFile, KeyError, ET.ParseError) as exc:
         raise QdpxError(f"{path}: not a REFI-QDA project (.qdpx with project.qde): {exc}") from exc
     names = _names(codebook)
@@ -194,10 +224,7 @@ def import_qdpx(path: str | Path, codebook: Codebook) -> tuple[pd.DataFrame, lis
     for source in root.iter(_q("TextSource")):
         text = _source_text(archive, source, path)
         for selection in source.iter(_q("PlainTextSelection")):
-            start, end = (
-                int(selection.get("startPosition", 0)),
-                int(selection.get("endPosition", 0)),
-            )
+            start, end = _positions(selection, path)
             found: dict[str, list[str]] = {g: [] for g in ("category", *GROUPS)}
             for ref in selection.iter(_q("CodeRef")):
                 mapped = codes.get(ref.get("targetGUID", "").upper())
@@ -206,7 +233,7 @@ def import_qdpx(path: str | Path, codebook: Codebook) -> tuple[pd.DataFrame, lis
             for category in dict.fromkeys(found["category"]):
                 rows.append(
                     {
-                        "doc": source.get("name", ""),
+                        "doc": from_xml(source.get("name", "")),
                         "sentence": text[start:end],
                         "type": categories[category],
                         "category": category,
@@ -227,7 +254,43 @@ def _source_text(archive: zipfile.ZipFile, source: ET.Element, path: Path) -> st
     if where.startswith("internal://"):
         member = "sources/" + PurePosixPath(where[len("internal://") :]).name
         try:
-            return archive.read(member).decode("utf-8-sig")
+            return _member(archive, member, path).decode("utf-8-sig")
         except KeyError:
             raise QdpxError(f"{path}: source {source.get('name')!r} lacks {member}") from None
+        except UnicodeDecodeError:
+            raise QdpxError(f"{path}: {member} is not UTF-8 text") from None
     return ""  # an external file: selections keep their offsets, no text
+
+
+def _member(archive: zipfile.ZipFile, name: str, path: Path) -> bytes:
+    """A member of the project, inflated up to MAX_MEMBER_BYTES (a zip bomb
+    is refused, whatever sizes its headers declare)."""
+    try:
+        with archive.open(name) as member:
+            data = member.read(MAX_MEMBER_BYTES + 1)
+    except RuntimeError as exc:  # zipfile's word for an encrypted member
+        raise QdpxError(
+            f"{path}: {name} is encrypted ({exc}); export it without a password"
+        ) from None
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise QdpxError(f"{path}: {name} is damaged ({exc})") from None
+    if len(data) > MAX_MEMBER_BYTES:
+        raise QdpxError(
+            f"{path}: {name} inflates past {MAX_MEMBER_BYTES:,} bytes; refused (a zip bomb?)"
+        )
+    return data
+
+
+def _positions(selection: ET.Element, path: Path) -> tuple[int, int]:
+    """A selection's start and end, checked: whole numbers, start <= end."""
+    raw = (selection.get("startPosition", "0"), selection.get("endPosition", "0"))
+    try:
+        start, end = int(raw[0]), int(raw[1])
+    except ValueError:
+        start = end = -1
+    if start < 0 or end < start:
+        raise QdpxError(
+            f"{path}: selection {selection.get('guid', '?')!r} has positions {raw[0]!r}-{raw[1]!r};"
+            " a start and an end are whole numbers, the start first"
+        )
+    return start, end
