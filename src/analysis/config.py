@@ -55,6 +55,8 @@ NOT_TITLES = frozenset(
     ]
 )
 TITLE_LINES = 6
+# Folders of a corpus deeper than this are not read (and listed as problems).
+MAX_FOLDER_DEPTH = 64
 # A packed file (.docx) that unpacks to more than this is refused (a zip bomb).
 MAX_UNPACKED_BYTES = 200_000_000
 

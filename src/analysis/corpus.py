@@ -28,6 +28,7 @@ skipped, and nothing a file names is ever fetched.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import signal
 import threading
@@ -85,35 +86,58 @@ def scan(root: Path) -> tuple[list[Path], list[Problem]]:
     pages saved from a browser, report folders (with ``provenance.json``)
     and their ``.work`` folders, and the metadata table. Not read, and
     listed: a file of a format no reader takes, or that is no regular file
-    (a named pipe would hang the run)."""
+    (a named pipe would hang the run), a link to a folder, a folder that
+    cannot be listed or lies deeper than ``config.MAX_FOLDER_DEPTH``. The
+    walk keeps its own stack: a tree thousands of levels deep is no
+    recursion."""
     meta = metadata_file(root)
-    reports = {p.parent for p in root.rglob("provenance.json")}
-    files, skipped = [], []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        folders = rel.parts[:-1]
-        if any(part.startswith(".") for part in rel.parts) or path == meta:
+    files: list[Path] = []
+    skipped: list[Problem] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            name = folder.relative_to(root).as_posix()
+            skipped.append(Problem(name, f"{folder}: cannot list the folder ({exc.strerror})"))
             continue
-        if any(f.endswith(("_files", config.WORK_SUFFIX)) for f in folders):
-            continue
-        if any(r == path or r in path.parents for r in reports):
-            continue
-        if path.is_dir() and not path.is_symlink():
-            continue
-        name = rel.as_posix()
-        if path.suffix.lower() not in READERS:
-            skipped.append(
-                Problem(
-                    name,
-                    f"{path}: {path.suffix or 'no'} format is not read; save it as one of "
-                    + ", ".join(sorted(READERS)),
+        if any(e.name == "provenance.json" for e in entries):
+            continue  # a report folder written inside the corpus
+        depth = len(folder.relative_to(root).parts) + 1
+        for entry in entries:
+            path = Path(entry.path)
+            name = path.relative_to(root).as_posix()
+            if entry.name.startswith(".") or path == meta:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name.endswith(("_files", config.WORK_SUFFIX)):
+                    continue
+                if depth >= config.MAX_FOLDER_DEPTH:
+                    skipped.append(
+                        Problem(
+                            name,
+                            f"{path}: a folder over {config.MAX_FOLDER_DEPTH} levels deep; "
+                            "not read",
+                        )
+                    )
+                    continue
+                stack.append(path)
+            elif entry.is_symlink() and path.is_dir():
+                skipped.append(Problem(name, f"{path}: a link to a folder; not followed"))
+            elif path.suffix.lower() not in READERS:
+                skipped.append(
+                    Problem(
+                        name,
+                        f"{path}: {path.suffix or 'no'} format is not read; save it as one of "
+                        + ", ".join(sorted(READERS)),
+                    )
                 )
-            )
-        elif path.exists() and not path.is_file():
-            skipped.append(Problem(name, f"{path}: not a regular file (a pipe or device)"))
-        else:
-            files.append(path)
-    return files, skipped
+            elif path.exists() and not path.is_file():
+                skipped.append(Problem(name, f"{path}: not a regular file (a pipe or device)"))
+            else:
+                files.append(path)
+    return sorted(files), sorted(skipped)
 
 
 def inside(path: Path, root: Path) -> bool:

@@ -16,14 +16,20 @@ comfortably in memory, query it in place with DuckDB:
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
 
 from analysis import config
 from analysis.codebook import Codebook, load_codebook
-from analysis.corpus import corpus_files
+from analysis.corpus import scan
+from analysis.errors import CorpusError, OutputError
 from analysis.schema import PROBLEM_COLUMNS
+from analysis.tables import check_output
+
+PART = re.compile(r"part-\d{5}\.parquet")
 
 
 def _extract_partition(
@@ -60,11 +66,18 @@ def extract_dask(
     from dask.distributed import Client, LocalCluster
 
     root = Path(corpus).resolve()
-    files = [str(p) for p in corpus_files(root)]
+    if not root.is_dir():
+        raise CorpusError(f"{root}: no such corpus folder")
+    found, skipped = scan(root)
+    files = [str(p) for p in found]
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("part-*.parquet"):
-        old.unlink()
+    _check_replaceable(out)
+    # The new partitions go to a folder beside the output and replace it
+    # whole once all are written: an interrupted run leaves the last
+    # complete output in place.
+    staging = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
     cluster = None if scheduler else LocalCluster(n_workers=2, threads_per_worker=1)
     try:
         with Client(scheduler or cluster) as client:
@@ -78,20 +91,48 @@ def extract_dask(
             results = client.compute(parts, sync=True)
             drop, problems, n_docs = _duplicates(results)
             writes = [
-                delayed(_write_partition)(claims, drop, str(out / f"part-{i:05d}.parquet"))
+                delayed(_write_partition)(claims, drop, str(staging / f"part-{i:05d}.parquet"))
                 for i, (claims, _, _) in enumerate(results)
             ]
             written = sum(client.compute(writes, sync=True))
     finally:
         if cluster is not None:
             cluster.close()
-    return written, problems, n_docs
+    _replace(out, staging)
+    skipped_rows = pd.DataFrame(skipped, columns=PROBLEM_COLUMNS)
+    return written, pd.concat([skipped_rows, problems], ignore_index=True), n_docs
+
+
+def _check_replaceable(out: Path) -> None:
+    """Refuse, before any work, an output folder that holds anything but
+    the partitions of an earlier run: replacing it would delete that."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: is a file; name a folder for the Parquet partitions")
+    others = [p.name for p in out.iterdir() if not PART.fullmatch(p.name)] if out.exists() else []
+    if others:
+        raise OutputError(
+            f"{out}: holds {', '.join(sorted(others)[:3])}"
+            f"{' ...' if len(others) > 3 else ''}, not only part-NNNNN.parquet files of an "
+            "earlier run; name a new folder"
+        )
+    check_output(out, table=False)
+
+
+def _replace(out: Path, staging: Path) -> None:
+    """Put the complete ``staging`` folder in the place of ``out``."""
+    old = out.with_name(f".{out.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _contiguous(files: list[str], n: int) -> list[list[str]]:
-    """``files`` cut into ``n`` runs in order, so partitions keep corpus order."""
-    size = -(-len(files) // max(n, 1))
-    return [files[i : i + size] for i in range(0, len(files), size)]
+    """``files`` cut into ``n`` runs in order, so partitions keep corpus order
+    (an empty corpus is one empty partition: an empty claims table)."""
+    size = max(1, -(-len(files) // max(n, 1)))
+    return [files[i : i + size] for i in range(0, len(files), size)] or [[]]
 
 
 def _duplicates(results: list) -> tuple[set[str], pd.DataFrame, int]:

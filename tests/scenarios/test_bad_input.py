@@ -475,3 +475,20 @@ def test_a_text_over_the_document_limit_is_skipped_and_named(tmp_path):
     assert list(docs["doc"]) == ["rows.jsonl#short"]
     said = problems.set_index("doc").loc["rows.jsonl#long", "problem"]
     assert f"{len(ARTICLE) * 1_000:,} characters of text, over the limit of 10,000" in said
+
+
+def test_a_folder_tree_1200_levels_deep_is_walked_without_recursion(tmp_path):
+    """rglob recursed once per level and ended in RecursionError; the walk
+    keeps its own stack and lists what lies too deep."""
+    folder = tmp_path
+    for _ in range(1200):
+        folder = folder / "d"
+        folder.mkdir()
+    (folder / "deep.txt").write_text(ARTICLE)
+    (tmp_path / "top.txt").write_text(ARTICLE.replace("melasma", "acne scars"))
+    (tmp_path / "linked").symlink_to(tmp_path / "d", target_is_directory=True)
+    docs, problems = load_corpus(tmp_path)
+    assert list(docs["doc"]) == ["top.txt"]
+    said = " ".join(problems["problem"])
+    assert f"a folder over {config.MAX_FOLDER_DEPTH} levels deep; not read" in said
+    assert "a link to a folder; not followed" in said

@@ -178,3 +178,54 @@ def test_dask_engine_gives_the_local_engine_s_claims(codebook, tmp_path):
     assert "zz_copy.txt" in set(problems["doc"])
     counts = query("select count(*) as n from claims", claims=tmp_path / "claims")
     assert counts["n"].iloc[0] == len(local)
+
+
+def test_an_interrupted_dask_run_leaves_the_last_complete_output(codebook, tmp_path, monkeypatch):
+    """Interrupting a re-run of extract --engine dask deleted the previous
+    run's partitions (8 before, 0 after). New partitions now go to a folder
+    beside the output, which they replace whole only once all are written."""
+    pytest.importorskip("distributed")
+    from analysis import engine
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(config.CORPUS, corpus)
+    out = tmp_path / "claims"
+    engine.extract_dask(corpus, codebook, out, partitions=3)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert len(before) == 3
+
+    def interrupted(out, staging):
+        assert len(list(staging.glob("part-*.parquet"))) == 3  # all written, not yet in place
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "_replace", interrupted)
+    (corpus / "new.txt").write_text("IPL can cause blistering in darker skin.\n")
+    with pytest.raises(KeyboardInterrupt):
+        engine.extract_dask(corpus, codebook, out, partitions=3)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+    monkeypatch.undo()
+    written, _, n_docs = engine.extract_dask(corpus, codebook, out, partitions=3)
+    assert n_docs == len(list(config.CORPUS.iterdir())) + 1
+    assert "new.txt" in set(pd.read_parquet(out)["doc"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["claims", "corpus"]  # nothing left over
+
+    (tmp_path / "empty").mkdir()
+    written, problems, n_docs = engine.extract_dask(tmp_path / "empty", codebook, out)
+    assert (written, n_docs) == (0, 0) and pd.read_parquet(out).empty
+
+
+def test_a_dask_output_is_checked_before_any_work(codebook, tmp_path):
+    from analysis.engine import extract_dask
+    from analysis.errors import CorpusError, OutputError
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    with pytest.raises(OutputError, match=r"mine: holds notes\.txt, not only part-NNNNN"):
+        extract_dask(config.CORPUS, codebook, mine)
+    assert (mine / "notes.txt").exists()
+    with pytest.raises(OutputError, match="is a file"):
+        extract_dask(config.CORPUS, codebook, mine / "notes.txt")
+    with pytest.raises(CorpusError, match="no such corpus folder"):
+        extract_dask(tmp_path / "missing", codebook, tmp_path / "out")
