@@ -3,7 +3,10 @@
 :func:`extract_dask` splits the corpus's files into partitions, extracts
 each partition on a Dask worker (:func:`analysis.cache.extract_corpus` on its
 files) and writes the claims table as partitioned Parquet, one file per
-partition, in corpus order. A second copy of a text is dropped across
+partition, in corpus order. The partitions are written to ``.OUT.partial``
+beside the output and replace it whole once all are written, so an
+interrupted run leaves the last complete output in place; an output folder
+holding other files is refused before any work. A second copy of a text is dropped across
 partitions as the local engine drops it, so both engines give the same
 claims. Without a scheduler address a ``LocalCluster`` on this machine is
 started; with one (``tcp://host:8786``) the workers must reach the corpus
