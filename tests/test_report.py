@@ -79,12 +79,26 @@ def test_reports_open_offline_without_cdn_scripts(report_run):
         assert len(re.findall(r"Plotly\.newPlot", html)) >= 3
 
 
-def test_images_are_written_as_png_and_svg(tmp_path):
+def test_images_are_written_as_png_and_svg(tmp_path, monkeypatch):
+    """... and Chromium's profile, crash reports and caches stay inside the
+    work folder, which is left clean: they were written to the system temp
+    folder and the home directory."""
+    home, system_tmp = tmp_path / "home", tmp_path / "system-tmp"
+    home.mkdir()
+    system_tmp.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("TMPDIR", str(system_tmp))
+    for name in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("IPL can help rosacea. IPL can cause swelling.\n")
     run = build_reports(corpus=corpus, out=tmp_path / "out", images=True, min_claims=1)
     assert not len(run.failed), run.failed.to_string()
+    assert list(home.rglob("*")) == [] and list(system_tmp.rglob("*")) == []
+    assert not (tmp_path / "out.work" / "tmp").exists() or not any(
+        (tmp_path / "out.work" / "tmp").iterdir()
+    )
     folder = tmp_path / "out" / "images" / "overview"
     written = sorted(p.name for p in folder.iterdir())
     # each layer of the heatmaps is an image of its own, as its button shows it

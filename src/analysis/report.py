@@ -335,6 +335,67 @@ def work_dir(out: Path) -> Path:
     return out.with_name(out.name + config.WORK_SUFFIX)
 
 
+# Where a process and the programs it starts keep temporary files, caches
+# and settings: a kernel's temporary files and IPython profile (a report
+# runs no user's startup files), and the Chromium that kaleido drives for
+# --images (its profile, crash reports, dconf cache). Not XDG_DATA_HOME:
+# kernels are looked up there.
+SCRATCH_VARIABLES = ("TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "IPYTHONDIR")
+
+
+# Chromium keeps a socket in TMPDIR, and a socket's path has at most 107
+# bytes: a TMPDIR longer than this goes to the system temp folder instead.
+MAX_TMPDIR_CHARS = 60
+
+
+@contextlib.contextmanager
+def scratch(folder: Path) -> Iterator[Path]:
+    """Point the kernel about to start at ``folder`` (inside the work
+    folder) for its temporary files, caches and settings, and remove the
+    folder afterwards: nothing is left in the system temp folder or the
+    home directory. (Where the work folder's path is too long for
+    Chromium's socket, TMPDIR is a private folder of the system temp
+    folder, removed too.) Sets this process's environment, which the kernel
+    inherits, while the block runs (reports run one per process)."""
+    import tempfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = {name: os.environ.get(name) for name in SCRATCH_VARIABLES}
+    places = {name: folder / str(i) for i, name in enumerate(SCRATCH_VARIABLES)}
+    if len(str(places["TMPDIR"])) > MAX_TMPDIR_CHARS:
+        short = [d for d in (tempfile.gettempdir(), "/tmp") if len(d) < MAX_TMPDIR_CHARS - 20]
+        places["TMPDIR"] = Path(tempfile.mkdtemp(prefix="claimscope-", dir=(short or [None])[0]))
+    try:
+        for name, place in places.items():
+            place.mkdir(exist_ok=True)
+            os.environ[name] = str(place)
+        yield folder
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(places["TMPDIR"], ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker as soon as the run that started it
+    is gone (a ``kill -9`` gives the run no chance to stop its workers,
+    which would go on writing into the report folder). The worker's kernel
+    follows it: ipykernel ends when its parent does."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
 def run_job(job: Job, notebooks: Path, out: Path, kernel: str) -> tuple[str, str]:
     """Execute one notebook (kept in the work folder) and export it; (status, error)."""
     import papermill as pm
@@ -343,15 +404,16 @@ def run_job(job: Job, notebooks: Path, out: Path, kernel: str) -> tuple[str, str
     executed.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(1 + KERNEL_START_RETRIES):
         try:
-            pm.execute_notebook(
-                str(notebooks / job.notebook),
-                str(executed),
-                parameters=job.parameters,
-                kernel_name=kernel,
-                progress_bar=False,
-                cwd=str(notebooks),
-                extra_arguments=list(config.KERNEL_ARGS),
-            )
+            with scratch(work_dir(out) / "tmp" / hashlib.sha256(job.name.encode()).hexdigest()[:8]):
+                pm.execute_notebook(
+                    str(notebooks / job.notebook),
+                    str(executed),
+                    parameters=job.parameters,
+                    kernel_name=kernel,
+                    progress_bar=False,
+                    cwd=str(notebooks),
+                    extra_arguments=list(config.KERNEL_ARGS),
+                )
             export_html(executed, out / f"{job.name}.html", job.title)
         except Exception as exc:  # one failing report must not sink the batch
             if attempt < KERNEL_START_RETRIES and "Kernel died before replying" in str(exc):
@@ -436,7 +498,12 @@ def run_jobs(
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(n, len(jobs)),
+        mp_context=context,
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = [pool.submit(run_job, job, notebooks, out, kernel) for job in jobs]
         results = []
         for future in futures:

@@ -487,8 +487,61 @@ def test_a_folder_tree_1200_levels_deep_is_walked_without_recursion(tmp_path):
     (folder / "deep.txt").write_text(ARTICLE)
     (tmp_path / "top.txt").write_text(ARTICLE.replace("melasma", "acne scars"))
     (tmp_path / "linked").symlink_to(tmp_path / "d", target_is_directory=True)
-    docs, problems = load_corpus(tmp_path)
+    try:
+        docs, problems = load_corpus(tmp_path)
+    finally:  # shutil.rmtree, as pytest cleans up, recurses per level too
+        (folder / "deep.txt").unlink()
+        while folder != tmp_path:
+            folder.rmdir()
+            folder = folder.parent
     assert list(docs["doc"]) == ["top.txt"]
     said = " ".join(problems["problem"])
     assert f"a folder over {config.MAX_FOLDER_DEPTH} levels deep; not read" in said
     assert "a link to a folder; not followed" in said
+
+
+def marked_processes(mark: str) -> list[int]:
+    """Processes whose environment carries ``mark`` (they descend from the
+    run that was given it, whatever they were reparented to)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if mark.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_after_kill_9_of_a_report_its_workers_and_kernels_end(tmp_path):
+    """They stayed alive for minutes, still writing into the output folder."""
+    mark = f"CLAIMSCOPE_TEST_RUN={os.getpid()}-{time.monotonic_ns()}"
+    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
+    out = tmp_path / "reports"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis.cli", "report", "--out", str(out), "--jobs", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not any(
+            b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            for pid in marked_processes(mark)
+            if Path(f"/proc/{pid}/cmdline").exists()
+        ):
+            assert proc.poll() is None and time.monotonic() < deadline, "no kernel started"
+            time.sleep(0.2)
+        assert len(marked_processes(mark)) >= 3  # the run, its workers, their kernels
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 20
+        while marked_processes(mark) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert marked_processes(mark) == []
+    finally:
+        for pid in marked_processes(mark):
+            os.kill(pid, signal.SIGKILL)
