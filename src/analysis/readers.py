@@ -342,8 +342,19 @@ def _csv_rows(raw: str, rel: str, delimiter: str = ",") -> Iterator[tuple[int, d
         )
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time: no list of them all, no copy of
+    the text (as ``splitlines`` or ``io.StringIO`` would make)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield text[start:end]
+        start = end + 1
+
+
 def _jsonl_rows(raw: str, rel: str) -> Iterator[tuple[int, dict] | Problem]:
-    for n, line in enumerate(raw.splitlines(), 1):
+    for n, line in enumerate(_lines(raw), 1):
         if not line.strip():
             continue
         try:
@@ -364,6 +375,7 @@ def read_table(
     of ``config.TEXT_COLUMNS``, an id and a title column when present; every
     other column is metadata."""
     *problems, raw = _decoded(data, path, rel)
+    del data  # the bytes are no longer needed: only the text is held from here on
     yield from problems
     rows = []
     suffix = path.suffix.lower()
@@ -376,6 +388,7 @@ def read_table(
             yield item
         else:
             rows.append(item)
+    del raw, items  # each row holds its own text now
     columns = list(dict.fromkeys(c for _, r in rows for c in r))
     named = {str(c).strip().lower(): c for c in reversed(columns)}  # first of a name wins
 
