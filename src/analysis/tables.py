@@ -63,17 +63,26 @@ def _check_suffix(path: Path) -> str:
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file, then rename it to ``path``."""
+    """Call ``write(tmp)`` on a temporary file, then rename it to ``path``.
+    A file-system error (a full disk) is an :class:`OutputError` naming
+    ``path``, whose previous version is left as it was."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
         write(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; reports are for sharing
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(
+                f"{path}: cannot be written ({exc.strerror or exc}); "
+                + ("the previous version is left as it was" if path.exists() else "nothing written")
+            ) from None
         raise
     return path
 

@@ -564,3 +564,26 @@ def test_a_large_jsonl_is_read_a_row_at_a_time(tmp_path):
     tracemalloc.stop()
     assert count == 20_000_000 // len(json.dumps(row))
     assert peak < 3 * size, f"peak {peak / 2**20:.0f} MiB for a {size / 2**20:.0f} MiB file"
+
+
+def test_a_full_disk_is_a_message_naming_the_file_and_the_last_output_stays(
+    tmp_path, capsys, monkeypatch
+):
+    import errno
+
+    from analysis.cli import main
+
+    out = tmp_path / "claims.csv"
+    assert main(["extract", str(config.CORPUS), "--out", str(out)]) == 0
+    before = out.read_bytes()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    assert main(["extract", str(config.CORPUS), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{out}: cannot be written (No space left on device)" in err
+    assert "previous version is left as it was" in err and "Traceback" not in err
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["claims.csv"]  # no temporary file left
