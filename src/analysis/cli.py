@@ -231,13 +231,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         limits=_limits(args),
     )
     _print_problems(run.problems, str(Path(args.out) / "data" / "problems.csv"))
+    from analysis.explain import visible
+
     ok = run.jobs[run.jobs["status"] == "ok"]
     print(
         f"{len(ok)} of {len(run.jobs)} reports written ({int(run.jobs['rerun'].sum())} run, "
         f"the rest unchanged); open {run.out / 'index.html'}"
     )
     for job in run.failed.itertuples():
-        print(f"FAILED {job.name}: {job.error}", file=sys.stderr)
+        print(visible(f"FAILED {job.name}: {job.error}"), file=sys.stderr)
     return 1 if len(run.failed) else 0
 
 
@@ -670,16 +672,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from analysis.errors import ClaimscopeError
+    from analysis.explain import visible
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ClaimscopeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except ClaimscopeError as exc:  # (a message may quote a file name or corpus text)
+        print(visible(f"error: {exc}"), file=sys.stderr)
         return 2
     except OSError as exc:  # a missing input, a full disk, a folder one cannot write
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(visible(f"error: {where}{exc.strerror or exc}"), file=sys.stderr)
         return 2
 
 

@@ -321,6 +321,15 @@ def test_explain_makes_control_characters_visible(tmp_path, capsys):
     assert main(["explain", str(doc)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "\\u001b[2J" in out
+    # file names reach problems and error messages: they are made visible too
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "\x1b[2Jempty.txt").write_text("")
+    (corpus / "ok.txt").write_text("Microneedling can cause redness.\n")
+    assert main(["extract", str(corpus), "--out", str(tmp_path / "c.csv")]) == 0
+    assert main(["explain", str(tmp_path / "\x1b]0;x\x07missing.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err and "\\u001b[2Jempty.txt" in err
 
 
 def test_the_reader_lists_what_it_leaves_and_skips_what_is_not_an_article(tmp_path):
