@@ -191,3 +191,21 @@ def test_hidden_folders_are_not_read(tmp_path):
     (tmp_path / ".fetch" / "problems.csv").write_text("doc,problem\nx,y\n")
     documents, problems = load_corpus(tmp_path)
     assert list(documents["doc"]) == ["a.txt"] and problems.empty
+
+
+def test_a_docx_zip_bomb_is_refused_by_what_it_inflates_to(tmp_path, monkeypatch):
+    """Counted by inflating a chunk at a time: the sizes a zip's headers
+    declare may lie. The cap is lowered so that 40 MB (40 kB packed) is the bomb."""
+    import zipfile
+
+    from analysis import config
+
+    monkeypatch.setattr(config, "MAX_UNPACKED_BYTES", 10_000_000)
+    with zipfile.ZipFile(tmp_path / "bomb.docx", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/document.xml", b"<" * 40_000_000)
+    (tmp_path / "good.txt").write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    documents, problems = load_corpus(tmp_path)
+    assert list(documents["doc"]) == ["good.txt"]
+    assert (
+        "unpacks to over 10,000,000 bytes, the limit (a zip bomb?)" in problems.iloc[0]["problem"]
+    )

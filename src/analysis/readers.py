@@ -27,6 +27,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -306,14 +307,22 @@ def read_docx(
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
-            size = sum(info.file_size for info in package.infolist())
+            size = inflated_size(package, config.MAX_UNPACKED_BYTES)
         if size > config.MAX_UNPACKED_BYTES:
             raise CorpusError(
-                f"{path}: unpacks to {size:,} bytes, over the limit of "
-                f"{config.MAX_UNPACKED_BYTES:,}"
+                f"{path}: unpacks to over {config.MAX_UNPACKED_BYTES:,} bytes, the limit "
+                "(a zip bomb?)"
             )
         word = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        PackageNotFoundError,
+        KeyError,
+        ValueError,
+        RuntimeError,  # an encrypted member
+        EOFError,
+        zlib.error,  # a damaged one
+    ) as exc:
         if isinstance(exc, CorpusError):
             raise
         raise CorpusError(
@@ -323,6 +332,20 @@ def read_docx(
     lines = [p.text.strip() for p in word.paragraphs if p.text.strip()]
     title = (word.core_properties.title or "").strip()
     yield document(rel, "\n".join(lines), title)
+
+
+def inflated_size(archive: zipfile.ZipFile, cap: int) -> int:
+    """What ``archive``'s members inflate to, counted by inflating them a
+    chunk at a time (the sizes its headers declare may lie) and stopping
+    past ``cap``."""
+    total = 0
+    for info in archive.infolist():
+        with archive.open(info) as member:
+            while chunk := member.read(1 << 20):
+                total += len(chunk)
+                if total > cap:
+                    return total
+    return total
 
 
 def _csv_rows(raw: str, rel: str, delimiter: str = ",") -> Iterator[tuple[int, dict] | Problem]:
