@@ -184,3 +184,30 @@ def test_a_scraped_pages_furniture_is_no_title(tmp_path):
     )
     documents, _ = load_corpus(tmp_path)
     assert documents.iloc[0]["title"] == "Microneedling for acne scars"
+
+
+def test_scratch_leaves_the_process_as_it_found_it(tmp_path, monkeypatch):
+    """A worker runs many reports: the TMPDIR of one, which tempfile caches
+    on first use, must not outlive it (the next kernel's connection file
+    went to the removed folder). A short work folder, as a real one is."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from analysis.report import SCRATCH_VARIABLES, scratch
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    work = Path(tempfile.mkdtemp(prefix="cs-", dir="/tmp"))
+    try:
+        with scratch(work / "job") as folder:
+            kernel_tmp = Path(os.environ["TMPDIR"])
+            assert kernel_tmp.parent == folder  # inside the work folder
+            assert all(Path(os.environ[name]).is_dir() for name in SCRATCH_VARIABLES)
+            assert tempfile.gettempdir() == str(kernel_tmp)  # as jupyter_client reads it
+        assert not folder.exists()
+        assert tempfile.gettempdir() == str(tmp_path)
+        assert os.environ["TMPDIR"] == str(tmp_path)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

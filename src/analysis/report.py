@@ -361,6 +361,7 @@ def scratch(folder: Path) -> Iterator[Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     saved = {name: os.environ.get(name) for name in SCRATCH_VARIABLES}
+    cached = tempfile.tempdir  # tempfile keeps the first TMPDIR it reads: restored below
     places = {name: folder / str(i) for i, name in enumerate(SCRATCH_VARIABLES)}
     if len(str(places["TMPDIR"])) > MAX_TMPDIR_CHARS:
         short = [d for d in (tempfile.gettempdir(), "/tmp") if len(d) < MAX_TMPDIR_CHARS - 20]
@@ -376,6 +377,7 @@ def scratch(folder: Path) -> Iterator[Path]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        tempfile.tempdir = cached
         shutil.rmtree(places["TMPDIR"], ignore_errors=True)
         shutil.rmtree(folder, ignore_errors=True)
 
