@@ -280,8 +280,9 @@ def iter_documents(
             continue
         reader = READERS[path.suffix.lower()]
         try:
-            size, per_char = path.stat().st_size, config.FILE_BYTES_PER_CHAR
-            if size > limits.document_chars * per_char.get(path.suffix.lower(), size):
+            size = path.stat().st_size
+            per_char = config.FILE_BYTES_PER_CHAR.get(path.suffix.lower())  # one-article files
+            if per_char and size > limits.document_chars * per_char:
                 raise CorpusError(
                     f"{path}: a file of {size / 1e6:,.0f} MB, too large to be one article "
                     f"(the limit is {limits.document_chars / 1e6:g} million characters of "
