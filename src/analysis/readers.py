@@ -24,6 +24,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import re
 import zipfile
@@ -102,17 +103,21 @@ def _decoded(data: bytes, path: Path, rel: str) -> Iterator[Problem | str]:
     yield text
 
 
-def first_lines(text: str, n: int) -> Iterator[str]:
-    """The first ``n`` lines of a text, without splitting the whole of it
-    (a 200 MB article is never cut into a list of its lines for its title)."""
+def lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time: no list of them all and no copy
+    of the text (as ``splitlines`` or ``io.StringIO`` would make), so a
+    200 MB article or a 96 MB ``.jsonl`` is never cut up whole."""
     start = 0
-    for _ in range(n):
-        if start > len(text):
-            return
+    while start < len(text):
         end = text.find("\n", start)
         end = len(text) if end < 0 else end
         yield text[start:end]
         start = end + 1
+
+
+def first_lines(text: str, n: int) -> Iterator[str]:
+    """The first ``n`` lines of a text (see :func:`lines`)."""
+    return itertools.islice(lines(text), n)
 
 
 def first_heading(text: str) -> str:
@@ -231,6 +236,7 @@ def read_html(
 
 
 INERT = re.compile(r"<(script|style|noscript|template|svg)\b|<!--", re.IGNORECASE)
+COMMENT_END = re.compile("-->")
 INERT_END = {
     tag: re.compile(rf"</{tag}\s*>", re.IGNORECASE)
     for tag in ("script", "style", "noscript", "template", "svg")
@@ -249,7 +255,7 @@ def without_inert_elements(html: str) -> str:
         end = (
             INERT_END[tag].search(html, match.end())
             if tag
-            else re.compile("-->").search(html, match.end())
+            else COMMENT_END.search(html, match.end())
         )
         if end is None:
             return "".join(parts)
@@ -365,19 +371,8 @@ def _csv_rows(raw: str, rel: str, delimiter: str = ",") -> Iterator[tuple[int, d
         )
 
 
-def _lines(text: str) -> Iterator[str]:
-    """The lines of ``text`` one at a time: no list of them all, no copy of
-    the text (as ``splitlines`` or ``io.StringIO`` would make)."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        yield text[start:end]
-        start = end + 1
-
-
 def _jsonl_rows(raw: str, rel: str) -> Iterator[tuple[int, dict] | Problem]:
-    for n, line in enumerate(_lines(raw), 1):
+    for n, line in enumerate(lines(raw), 1):
         if not line.strip():
             continue
         try:
