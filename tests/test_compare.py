@@ -153,7 +153,9 @@ def test_the_dev_articles_sources_as_real_metadata(tmp_path):
     from analysis.codebook import load_codebook
 
     sources = pd.read_csv(DEV / "SOURCES.tsv", sep="\t")
-    promotional = sources["tone"].str.contains("marketing|promotional|review|dermstore", case=False)
+    promotional = sources["tone"].str.contains(
+        "marketing|promotional|review|dermstore|affiliate", case=False
+    )
     kinds = sources.assign(kind=promotional.map({True: "promotional", False: "informational"}))
     kinds[["file", "kind"]].to_csv(tmp_path / "kinds.csv", index=False)
     claims, documents, problems = extract_corpus(
