@@ -14,6 +14,12 @@ def test_split_respects_abbreviations_and_initials():
     ]
 
 
+def test_a_yes_or_no_answer_is_its_own_sentence_but_no_before_a_number_is_not():
+    line = "No. Peeling is not required. See No. 5 for details. Yes, it helps."
+    parts = [line[s:e] for s, e in split_line(line)]
+    assert parts == ["No.", "Peeling is not required.", "See No. 5 for details.", "Yes, it helps."]
+
+
 def test_offsets_and_kinds(codebook):
     text = (
         "Laser for Acne Scars\n\n"

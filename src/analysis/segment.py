@@ -56,7 +56,6 @@ ABBREVIATIONS = frozenset(
         "ms",
         "prof",
         "st",
-        "no",
         "fig",
         "al",
         "approx",
@@ -88,6 +87,10 @@ BULLET = re.compile(r"^\s*(?:[-•*–·▪►✓]|\d+[.)])\s+")
 TERMINAL = ".!?:;…"
 MAX_HEADING_WORDS = 20
 MAX_SENTENCE_CHARS = 3000
+# "No." abbreviates "number" only before one ("No. 5"); elsewhere it is an
+# answer ("No. Peeling is not required.") and ends its own sentence.
+NUMBER_ABBREVIATIONS = frozenset(["no", "nos"])
+NUMBER_NEXT = re.compile(r"\s+[#\d]")
 PROSE_MIN_WORDS = 10  # a line this long after a reference list is article text again
 LOOK_BACK = 64  # characters read back from an end mark for the word it ends
 
@@ -102,6 +105,8 @@ def split_line(line: str) -> list[tuple[int, int]]:
         word = re.search(r"([\w.]+)[.!?…]+[\"'”’)\]]*$", line[max(start, end - LOOK_BACK) : end])
         token = word.group(1).lower().rstrip(".") if word else ""
         if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+            continue
+        if token in NUMBER_ABBREVIATIONS and NUMBER_NEXT.match(line, end):
             continue
         if not NEXT_STARTS_SENTENCE.match(line, end):
             continue
