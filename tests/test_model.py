@@ -23,9 +23,20 @@ from analysis import config
 from analysis.cache import cache_key
 from analysis.cli import main
 from analysis.codebook import load_codebook
-from analysis.extract import extract, page_features, read_page
-from analysis.model import ModelError, load_model
-from analysis.train import cross_validate, read_sites, read_training, site_of, train
+from analysis.coding.features import FEATURE_COLUMNS
+from analysis.coding.learned import LearnedCoder, load_model
+from analysis.errors import ModelError
+from analysis.extract import extract
+from analysis.train import (
+    cross_validate,
+    label_matrix,
+    labels_of,
+    new_coder,
+    read_sites,
+    read_training,
+    site_of,
+    train,
+)
 from tests.conftest import SHARED, make_documents
 
 ANNOTATION = SHARED / "annotation"
@@ -39,8 +50,9 @@ needs_shared = pytest.mark.skipif(
 )
 # Reached by the shipped model's design (see the README); a change that
 # falls below fails.
-FOLD_MEAN_CATEGORY_F1 = 0.50
-POOLED_CATEGORY_F1 = 0.56
+FOLD_MEAN_CATEGORY_F1 = 0.57
+POOLED_CATEGORY_F1 = 0.58
+FOLD_MEAN_CONDITIONS = 0.78
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +82,11 @@ def test_cross_validation_leaves_whole_sites_out_and_holds_the_floor(training, r
     )
     assert folds["category_f1"].mean() >= FOLD_MEAN_CATEGORY_F1
     assert pooled[("f1", "category")] >= POOLED_CATEGORY_F1
+    assert folds["conditions"].mean() >= FOLD_MEAN_CONDITIONS
+    # every attribution level is measured on the claims the folds found
+    levels = cv.attribution.set_index(["kind", "level"])
+    assert levels.loc[("conditions", "sentence"), "claims"] > 100
+    assert levels.loc[("conditions", "document"), "claims"] > 50
     # the learned coder must beat the codebook's rules alone on unseen sites
     dev = training.gold[~training.gold["doc"].str.match(r"^00\d_")]
     rules_alone = pd.concat(
@@ -95,20 +112,65 @@ def test_shipped_model_is_small_matches_its_manifest_and_the_codebook():
     assert blob.stat().st_size < 5_000_000
     manifest = json.loads(config.MODEL.with_suffix(".json").read_text())
     assert model.sha256 == manifest["model_sha256"]
+    assert isinstance(model.coder, LearnedCoder)
     codebook = load_codebook(config.CODEBOOK)
     assert set(model.labels) == {f"{c.type}/{c.id}" for c in codebook.categories}
-    assert manifest["cross_validation"]["grouped_by"].startswith("site")
     assert 0 < model.threshold < 1
+    # its hyperparameters, and what it was measured on: sites it never saw
+    assert manifest["hyperparameters"]["representation"] == model.coder.representation
+    cv = manifest["cross_validation"]
+    assert cv["grouped_by"].startswith("site")
+    assert {"fold_mean", "fold_sd", "fold_min", "fold_max", "pooled"} <= set(cv)
+    for level in ("category:benefit", "category:risk", "benefit:efficacy", "risk:side_effects"):
+        assert {"precision", "recall", "f1"} == set(cv["per_type_and_category"][level])
+    assert [p["share"] for p in cv["learning_curve"]] == [0.25, 0.5, 1.0]
+    assert {r["level"] for r in cv["attribution_levels"]} >= {"sentence", "document"}
+    # the documents it learned from, by content hash, for the in-sample warning
+    assert (
+        len(manifest["documents"])
+        == manifest["trained_on"][0]["documents"] + manifest["trained_on"][1]["documents"]
+    )
+    assert all(len(d["sha256"]) == 64 for d in manifest["documents"])
 
 
-def test_fast_probabilities_equal_the_pipelines(codebook):
-    text = "Dermaplaning is not suitable for:\nActive acne\nSunburn\nIt leaves skin smoother."
-    page = read_page("t.txt", text, codebook)
-    features = page_features(page, codebook)
-    from analysis.model import probabilities
+def test_the_coder_is_a_scikit_learn_estimator(training, rules):
+    """fit / predict_proba / get_params, cloned and cross-validated by
+    scikit-learn's own LeaveOneGroupOut and cross_val_predict; its fast
+    probabilities are its regressions' own."""
+    from sklearn.base import clone
+    from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
 
-    fast = probabilities(codebook.model, features)
-    assert np.allclose(fast, codebook.model.pipeline.predict_proba(features), atol=1e-9)
+    table = training.table[training.table["doc"].str.match(r"^00\d_")].reset_index(drop=True)
+    y = label_matrix(table, labels_of(rules))
+    coder = new_coder(rules, C=2.0)
+    assert clone(coder).get_params()["C"] == 2.0
+    assert set(coder.get_params()) >= {"representation", "C", "threshold", "labels"}
+    groups = table["doc"].to_numpy()  # the sample: one article at a time
+    prob = cross_val_predict(
+        coder,
+        table[FEATURE_COLUMNS],
+        y,
+        groups=groups,
+        cv=LeaveOneGroupOut(),
+        method="predict_proba",
+    )
+    assert prob.shape == y.shape and ((prob >= 0) & (prob <= 1)).all()
+    fitted = clone(coder).fit(table[FEATURE_COLUMNS], y)
+    per_label = np.column_stack(
+        [
+            e.predict_proba(fitted.transform(table[FEATURE_COLUMNS]))[:, 1]
+            if hasattr(e, "predict_proba")
+            else np.full(len(table), np.nan)
+            for e in fitted.classify_.estimators_
+        ]
+    )
+    fast = fitted.predict_proba(table[FEATURE_COLUMNS])
+    known = ~np.isnan(per_label)
+    assert np.allclose(fast[known], per_label[known], atol=1e-5)
+    assert fitted.representation == config.LEARNED_CODER["representation"] == "words+chars"
+    other = clone(coder).set_params(representation="words").fit(table[FEATURE_COLUMNS], y)
+    assert len(other.names_) < len(fitted.names_)  # the representation is one parameter
+    assert not any(name.startswith(" ") for name in other.names_)  # no character n-grams
 
 
 def test_claim_rows_and_cache_key_carry_the_model(codebook, rules):
@@ -238,14 +300,16 @@ def test_train_refuses_unpaired_inputs(tmp_path, capsys):
 def test_training_is_reproducible(training, rules, tmp_path):
     """Two trainings on the same inputs give the same model bytes."""
     few = training.table["group"].isin(sorted(training.table["group"].unique())[:3])
+    docs = set(training.table.loc[few, "doc"])
     small = type(training)(
         training.table[few].reset_index(drop=True),
         training.texts,
-        training.gold[training.gold["doc"].isin(training.table.loc[few, "doc"])],
+        training.gold[training.gold["doc"].isin(docs)],
         training.inputs,
+        [d for d in training.documents if d["doc"] in docs],
     )
-    a, _ = train(small, rules, tmp_path / "a")
-    b, _ = train(small, rules, tmp_path / "b")
+    a, _ = train(small, rules, tmp_path / "a", curve=False)
+    b, _ = train(small, rules, tmp_path / "b", curve=False)
     assert a.sha256 == b.sha256
 
 
@@ -263,7 +327,9 @@ def test_negated_study_results_are_negated(codebook, sentence):
     """GUIDELINES.md: 'does not improve', 'no evidence that it helps' deny
     the benefit, whether a cue scopes the negation or the learned coder found
     the claim in a sentence that denies the effect as a whole."""
-    from analysis.extract import find_hits, find_procedures, learned_certainty
+    from analysis.coding.certainty import learned_certainty
+    from analysis.coding.cues import find_hits
+    from analysis.coding.page import find_procedures
 
     efficacy = codebook.category("efficacy")
     procedures = find_procedures(sentence, codebook)

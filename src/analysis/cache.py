@@ -37,10 +37,17 @@ CHUNK_ROWS = 20_000
 CODING_MODULES = (
     "codebook.py",
     "extract.py",
-    "features.py",
-    "model.py",
     "prefilter.py",
     "segment.py",
+    "config.py",
+    "coding/__init__.py",
+    "coding/attribution.py",
+    "coding/certainty.py",
+    "coding/clauses.py",
+    "coding/cues.py",
+    "coding/features.py",
+    "coding/learned.py",
+    "coding/page.py",
 )
 
 

@@ -31,7 +31,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from analysis import config
-from analysis.errors import CodebookError
+from analysis.errors import CodebookError, ModelError
 from analysis.prefilter import Prefilter
 from analysis.schema import CERTAINTIES
 
@@ -133,6 +133,7 @@ class Codebook:
     procedures: Lexicon
     conditions: Lexicon
     types: dict[str, str]  # type id -> label
+    roles: dict[str, str]  # type id -> its role: benefit, harm or caveat ("" when none)
     fixed_certainty: dict[str, str]  # type id -> certainty its claims always get
     categories: tuple[Category, ...]
     prefer: tuple[tuple[str, str], ...]
@@ -155,15 +156,19 @@ class Codebook:
     comparators: re.Pattern[str]
     population: re.Pattern[str]
     population_after: re.Pattern[str]
-    topic_share: float
+    topic_share: dict[str, float]  # procedures / conditions -> share of mentions
     # what a number in a claim's sentence measures -> its pattern (quantified claims)
     quantities: tuple[tuple[str, re.Pattern[str]], ...]
     topic_min_mentions: dict[str, int]
     prefilter: Prefilter = field(repr=False, compare=False)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     # The learned coder that decides which categories a sentence claims, with
-    # this codebook as its vocabulary (analysis.model); None: the rules alone.
+    # this codebook as its vocabulary (analysis.coding.learned); None: the rules alone.
     model: Any = field(repr=False, compare=False, default=None)
+
+    def role(self, type_id: str) -> str:
+        """The role a claim type plays (benefit, harm, caveat), "" for none."""
+        return self.roles.get(type_id, "")
 
     def category(self, category_id: str) -> Category:
         for category in self.categories:
@@ -334,10 +339,11 @@ def load_codebook(
     errors = comp.errors
     version = str(raw["version"])
 
-    types, fixed, categories = {}, {}, []
+    types, roles, fixed, categories = {}, {}, {}, []
     seen: set[str] = set()
     for type_id, type_raw in raw["types"].items():  # the shapes are the schema's
         types[type_id] = str(type_raw.get("label", type_id))
+        roles[type_id] = str(type_raw.get("role", ""))
         if "certainty" in type_raw:
             fixed[type_id] = str(type_raw["certainty"])
         for cat_id, cat in type_raw["categories"].items():
@@ -437,6 +443,7 @@ def load_codebook(
         procedures=procedures,
         conditions=conditions,
         types=types,
+        roles=roles,
         fixed_certainty=fixed,
         categories=tuple(categories),
         prefer=tuple(prefer),
@@ -449,16 +456,22 @@ def load_codebook(
         negation_window=int(cert.get("negation_window", 6)),
         irrealis=comp.compile_any(raw.get("irrealis", [r"(?!)"]), "irrealis"),
         **fields,
-        topic_share=float(attr.get("topic_share", 0.5)),
+        topic_share=_per_kind(attr.get("topic_share", 0.5), 0.5),
         quantities=quantities,
         topic_min_mentions={
-            kind: int((attr.get("topic_min_mentions") or {}).get(kind, 3))
-            for kind in ("procedures", "conditions")
+            k: int(v) for k, v in _per_kind(attr.get("topic_min_mentions"), 3).items()
         },
         prefilter=Prefilter({cue.name: cue.pattern for c in categories for cue in c.cues}),
         raw=raw,
         model=_model(model, {f"{c.type}/{c.id}" for c in categories}, p),
     )
+
+
+def _per_kind(value: Any, default: float) -> dict[str, float]:
+    """A setting given once for procedures and conditions, or for each."""
+    if isinstance(value, dict):
+        return {k: float(value.get(k, default)) for k in ("procedures", "conditions")}
+    return {k: float(default if value is None else value) for k in ("procedures", "conditions")}
 
 
 def _entries_to_fix(path: str, errors: list[str]) -> str:
@@ -490,7 +503,7 @@ def _model(path: str | Path | None, labels: set[str], codebook_path: str) -> Any
     """The model at ``path``, checked against the codebook's categories."""
     if path is None or str(path).lower() == "none":
         return None
-    from analysis.model import ModelError, load_model
+    from analysis.coding.learned import load_model
 
     model = load_model(path)
     unknown = set(model.labels) - labels

@@ -33,7 +33,7 @@ import pandas as pd
 from analysis import config
 from analysis.counts import wilson
 from analysis.errors import GroupingError
-from analysis.schema import claim_key, claim_types, types_in
+from analysis.schema import claim_key, claim_types, types_in, with_roles
 
 NOT_GIVEN = "(not given)"
 
@@ -217,13 +217,19 @@ def _finding(row: dict, table: pd.DataFrame, claim_type: str, alpha: float) -> s
     return text
 
 
+# The columns of quantified_shares per role of an effect claim.
+QUANTIFIED_PREFIX = {"benefit": "benefit", "harm": "risk"}
+
+
 def quantified_shares(claims: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Per group of ``by``: benefit and risk claims, how many state a number
-    (``quantified``), and that share (claims as :mod:`analysis.counts` counts them)."""
+    """Per group of ``by``: benefit and risk claims (the codebook's benefit
+    and harm roles), how many state a number (``quantified``), and that
+    share (claims as :mod:`analysis.counts` counts them)."""
     columns = [*by] + [
-        f"{t}_{s}" for t in ("benefit", "risk") for s in ("claims", "quantified", "share")
+        f"{t}_{s}" for t in QUANTIFIED_PREFIX.values() for s in ("claims", "quantified", "share")
     ]
-    effect = claims[claims["type"].isin(["benefit", "risk"])]
+    claims = with_roles(claims)
+    effect = claims[claims["role"].isin(list(QUANTIFIED_PREFIX))]
     if effect.empty:
         return pd.DataFrame(columns=columns)
     keyed = effect.assign(_claim=claim_key(effect))
@@ -231,8 +237,8 @@ def quantified_shares(claims: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     for key, group in keyed.groupby(by, sort=True) if by else [((), keyed)]:
         key = key if isinstance(key, tuple) else (key,)
         row = dict(zip(by, key, strict=True))
-        for t in ("benefit", "risk"):
-            mine = group[group["type"] == t]
+        for role, t in QUANTIFIED_PREFIX.items():
+            mine = group[group["role"] == role]
             n = mine["_claim"].nunique()
             q = mine.loc[mine["quantified"].astype(bool), "_claim"].nunique()
             row |= {

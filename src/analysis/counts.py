@@ -15,10 +15,12 @@ A general claim, about the procedure and no particular condition, has
 ``condition == ""``; a claim attributed to two conditions counts in each.
 
 :func:`document_profile` returns one row per document: ``doc``, ``title``,
-``benefit``, ``risk``, ``uncertainty`` (claims of each type), ``hedged_share``
-and the DISCERN-style answers ``describes_benefits``, ``describes_risks``,
-``mentions_uncertainty``; given the general claims about the procedure it
-also counts ``general_risk`` and answers ``describes_risks`` with them.
+``benefit``, ``risk``, ``uncertainty`` (claims of each type), ``benefits``,
+``harms``, ``caveats`` (claims of each role: the codebook's role of each
+type), ``hedged_share`` and the DISCERN-style answers ``describes_benefits``,
+``describes_risks``, ``mentions_uncertainty``; given the general claims about
+the procedure it also counts ``general_risk`` (harm claims) and answers
+``describes_risks`` with them.
 
 :func:`article_shares` returns, per procedure, condition or pair, the
 number of articles and the share of them that make benefit, risk and
@@ -30,7 +32,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.schema import claim_key, claim_types, sentence_key
+from analysis.schema import (
+    EFFECT_ROLES,
+    ROLES,
+    claim_key,
+    claim_types,
+    sentence_key,
+    types_of_role,
+    with_roles,
+)
+
+# A wide table's sum of the claims of each role: "benefits", "harms", "caveats".
+ROLE_COLUMNS = {role: f"{role}s" for role in ROLES}
 
 DEFAULT_BY = ("procedure", "condition", "type")
 
@@ -57,10 +70,21 @@ def pairs(claims: pd.DataFrame) -> pd.DataFrame:
     return counts.sort_values(["claims", "procedure", "condition"], ascending=[False, True, True])
 
 
+def add_role_sums(wide: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    """``wide`` (a column per claim type) with the claims of each role summed
+    (:data:`ROLE_COLUMNS`)."""
+    for role, column in ROLE_COLUMNS.items():
+        types = [t for t in types_of_role(claims, role) if t in wide.columns]
+        wide[column] = wide[types].sum(axis=1) if types else 0
+    return wide
+
+
 def balance(claims: pd.DataFrame) -> pd.DataFrame:
-    """Per procedure x condition: claims per type, risk share, hedged share,
-    and ``general_risk``: the risk claims the same articles make about the
-    procedure with no particular condition."""
+    """Per procedure x condition: claims per type and per role (benefits,
+    harms, caveats), the risk share (harms against benefits and harms),
+    hedged share, and ``general_risk``: the harm claims the same articles
+    make about the procedure with no particular condition."""
+    claims = with_roles(claims)
     counts = count_claims(claims, ["procedure", "condition", "type"])
     wide = counts.pivot_table(
         index=["procedure", "condition"], columns="type", values="claims", fill_value=0
@@ -71,15 +95,15 @@ def balance(claims: pd.DataFrame) -> pd.DataFrame:
             wide[t] = 0
     wide = wide[types].astype(int)
     claims_with_key = claims.assign(_sentence=sentence_key(claims))
-    effect = claims_with_key[claims_with_key["type"].isin(["benefit", "risk"])]
+    effect = claims_with_key[claims_with_key["role"].isin(EFFECT_ROLES)]
     hedged = (
         effect.assign(_hedged=effect["certainty"].eq("hedged"))
         .groupby(["procedure", "condition"])["_hedged"]
         .mean()
     )
-    out = wide.reset_index()
-    total = out["benefit"] + out["risk"]
-    out["risk_share"] = (out["risk"] / total.where(total > 0)).fillna(0.0)
+    out = add_role_sums(wide.reset_index(), claims)
+    total = out["benefits"] + out["harms"]
+    out["risk_share"] = (out["harms"] / total.where(total > 0)).fillna(0.0)
     out["hedged_share"] = (
         out.set_index(["procedure", "condition"]).index.map(hedged).to_series().fillna(0.0).values
     )
@@ -95,8 +119,9 @@ def pair_mask(claims: pd.DataFrame, row: object) -> pd.Series:
 
 
 def risks_of(claims: pd.DataFrame, procedure: str, docs=None) -> pd.DataFrame:
-    """The risk claims about ``procedure`` (in ``docs``, when given)."""
-    mask = (claims["procedure"] == procedure) & (claims["type"] == "risk")
+    """The harm claims about ``procedure`` (in ``docs``, when given)."""
+    claims = with_roles(claims)
+    mask = (claims["procedure"] == procedure) & (claims["role"] == "harm")
     if docs is not None:
         mask &= claims["doc"].isin(set(docs))
     return claims[mask]
@@ -131,6 +156,7 @@ def document_profile(
     condition (a deep dive's pair): an article that states a general risk
     describes risks for every condition."""
     base = documents[["doc", "title"]].copy()
+    claims = with_roles(claims)
     counts = count_claims(claims, ["doc", "type"]) if not claims.empty else None
     for t in claim_types(claims):
         if counts is None:
@@ -141,17 +167,19 @@ def document_profile(
     if claims.empty:
         base["hedged_share"] = 0.0
     else:
-        effect = claims[claims["type"].isin(["benefit", "risk"])]
+        effect = claims[claims["role"].isin(EFFECT_ROLES)]
         share = effect.assign(h=effect["certainty"].eq("hedged")).groupby("doc")["h"].mean()
         base["hedged_share"] = base["doc"].map(share).fillna(0.0)
     base["general_risk"] = 0
     if general is not None and not general.empty:
-        risks = general[general["type"] == "risk"]
+        general = with_roles(general)
+        risks = general[general["role"] == "harm"]
         per = risks.assign(_c=claim_key(risks)).groupby("doc")["_c"].nunique()
         base["general_risk"] = base["doc"].map(per).fillna(0).astype(int)
-    base["describes_benefits"] = base["benefit"] > 0
-    base["describes_risks"] = (base["risk"] > 0) | (base["general_risk"] > 0)
-    base["mentions_uncertainty"] = base["uncertainty"] > 0
+    base = add_role_sums(base, claims)
+    base["describes_benefits"] = base["benefits"] > 0
+    base["describes_risks"] = (base["harms"] > 0) | (base["general_risk"] > 0)
+    base["mentions_uncertainty"] = base["caveats"] > 0
     return base
 
 
@@ -222,7 +250,9 @@ def article_shares(claims: pd.DataFrame, level: str = "procedure") -> pd.DataFra
     general risk claims about the procedure count as risk claims for the pair."""
     by = SHARE_LEVELS[level]
     columns = [*by, "articles"]
+    claims = with_roles(claims)
     types = claim_types(claims)
+    harms = set(types_of_role(claims, "harm"))
     for t in types:
         columns += [f"{t}_articles", f"{t}_share", f"{t}_low", f"{t}_high"]
     if claims.empty:
@@ -236,8 +266,9 @@ def article_shares(claims: pd.DataFrame, level: str = "procedure") -> pd.DataFra
         row["articles"] = len(docs)
         for t in types:
             making = set(group.loc[group["type"] == t, "doc"])
-            if t == "risk" and level == "pair":
+            if t in harms and level == "pair":
                 risks = risks_of(claims, row["procedure"], docs)
+                risks = risks[risks["type"] == t]
                 making |= set(risks.loc[risks["condition"] == "", "doc"])
             low, high = wilson(len(making), len(docs))
             row |= {

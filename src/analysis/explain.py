@@ -16,7 +16,8 @@ import re
 import pandas as pd
 
 from analysis.codebook import Codebook
-from analysis.extract import Claim, code_document
+from analysis.coding.page import Claim
+from analysis.extract import code_document
 
 
 def mark(body: str, claims: list[Claim]) -> str:

@@ -28,7 +28,7 @@ import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer
 
 from analysis.counts import balance, count_claims
-from analysis.schema import claim_types, types_in
+from analysis.schema import claim_types, types_in, types_of_role
 
 RENDERER = "plotly_mimetype+claimscope_html"
 TYPE_COLOURS = {"benefit": "#1b9e77", "risk": "#d95f02", "uncertainty": "#7570b3"}
@@ -236,12 +236,13 @@ def category_bars(
     if claims.empty:
         return _empty(title)
     counts = count_claims(claims, ["type", "category"])
+    benefits = set(types_of_role(claims, "benefit"))
     fig = go.Figure()
     for t in claim_types(claims):
         sub = counts[counts["type"] == t].sort_values("claims")
         if sub.empty:
             continue
-        sign = 1 if t == "benefit" else -1
+        sign = 1 if t in benefits else -1
         fig.add_trace(
             go.Bar(
                 x=sign * sub["claims"],
@@ -278,7 +279,7 @@ def balance_chart(
     by side; hover gives the risk share and the hedged share."""
     if claims.empty:
         return _empty(title)
-    bal = balance(claims).sort_values(["benefit", "risk"])
+    bal = balance(claims).sort_values(["benefits", "harms"])
     labels = [
         f"{pretty(p, labels)} × {pretty(c, labels)}"
         for p, c in zip(bal["procedure"], bal["condition"], strict=True)
@@ -344,9 +345,9 @@ def document_table(
     columns = {
         # plotly reads a little HTML in table cells: corpus text is escaped
         "document": profile["title"].where(profile["title"] != "", profile["doc"]).map(html.escape),
-        "benefits": profile["benefit"],
-        "risks": profile["risk"],
-        "uncertainty": profile["uncertainty"],
+        "benefits": profile["benefits"],
+        "risks": profile["harms"],
+        "uncertainty": profile["caveats"],
         "hedged": (profile["hedged_share"] * 100).round().astype(int).astype(str) + " %",
         "describes benefits?": profile["describes_benefits"].map(yes),
         "describes risks?": [

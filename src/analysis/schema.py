@@ -8,7 +8,7 @@ here (the modules that make them document what each column means):
   metadata columns; problems: ``PROBLEM_COLUMNS``;
 - sentences (:mod:`analysis.segment`): ``SENTENCE_COLUMNS``;
 - claims (:mod:`analysis.extract`): ``CLAIM_COLUMNS``, one row per claim x
-  procedure x condition;
+  procedure x condition; each claim's ``role`` is its type's (``ROLES``);
 - codings (:mod:`analysis.validation.agreement`, :mod:`analysis.validation.sample`,
   :mod:`analysis.validation.qdpx`): ``CODING_COLUMNS``, one row per claim with its
   procedures and conditions as tuples: what two coders are compared on;
@@ -34,6 +34,14 @@ CERTAINTIES = ("asserted", "hedged", "negated")
 # The guidelines' three claim types: always shown, at zero too, in this order.
 # A type the codebook adds is counted and shown after them (claim_types).
 TYPES = ("benefit", "risk", "uncertainty")
+# What a claim type does for a reader (the codebook's `role` of each type):
+# counts, balances and absence statements read roles, never type names, so
+# that a harm-like type the codebook adds counts as a harm everywhere.
+ROLES = ("benefit", "harm", "caveat")
+EFFECT_ROLES = ("benefit", "harm")  # the roles of claims about an effect
+# The roles of the guidelines' three types, for a table written without a
+# role column (a gold file, a coded sheet, a claims table of an older version).
+DEFAULT_ROLES = {"benefit": "benefit", "risk": "harm", "uncertainty": "caveat"}
 
 DOCUMENT_COLUMNS = ["doc", "title", "text", "sha256", "source"]
 PROBLEM_COLUMNS = ["doc", "problem", "action"]
@@ -56,6 +64,7 @@ CLAIM_COLUMNS = [
     "end",
     "type",
     "category",
+    "role",
     "certainty",
     "procedure",
     "condition",
@@ -83,6 +92,27 @@ def claim_types(*tables: pd.DataFrame) -> tuple[str, ...]:
         if table is not None and "type" in table.columns:
             seen |= set(table["type"].dropna().astype(str))
     return (*TYPES, *sorted(seen - set(TYPES) - {""}))
+
+
+def with_roles(claims: pd.DataFrame) -> pd.DataFrame:
+    """``claims`` with a ``role`` column: its own where it has one, else the
+    guidelines' role of each type ("" for a type with none)."""
+    if "type" not in claims.columns:
+        return claims.assign(role="")
+    default = claims["type"].map(DEFAULT_ROLES).fillna("")
+    if "role" in claims.columns:
+        own = claims["role"].fillna("").astype(str)
+        return claims.assign(role=own.where(own != "", default))
+    return claims.assign(role=default)
+
+
+def types_of_role(claims: pd.DataFrame, role: str) -> tuple[str, ...]:
+    """The claim types of ``claims`` that play ``role``, in counting order."""
+    roled = with_roles(claims)
+    mine = set(roled.loc[roled["role"] == role, "type"].astype(str))
+    return tuple(t for t in claim_types(claims) if t in mine) or tuple(
+        t for t, r in DEFAULT_ROLES.items() if r == role
+    )
 
 
 def types_in(table: pd.DataFrame, suffix: str = "_articles") -> tuple[str, ...]:

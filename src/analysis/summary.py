@@ -52,15 +52,15 @@ def headline(
     if general is not None:  # one pair: its own risks, and the general ones beside them
         bal = bal[bal["condition"].isin(set(claims["condition"]))]
     if not bal.empty:
-        top = bal.sort_values(["risk", "benefit"], ascending=False).iloc[0]
-        if top["risk"] > 0:
+        top = bal.sort_values(["harms", "benefits"], ascending=False).iloc[0]
+        if top["harms"] > 0:
             text += (
                 f" Most risk is claimed for {_pair(top['procedure'], top['condition'])} "
-                f"({_n(int(top['risk']), 'risk claim')} against {int(top['benefit'])} "
+                f"({_n(int(top['harms']), 'risk claim')} against {int(top['benefits'])} "
                 "of benefit)."
             )
-        silent = bal[(bal["risk"] == 0) & (bal["benefit"] > 0) & (bal["condition"] != "")]
-        silent = silent.sort_values("benefit", ascending=False)
+        silent = bal[(bal["harms"] == 0) & (bal["benefits"] > 0) & (bal["condition"] != "")]
+        silent = silent.sort_values("benefits", ascending=False)
         quiet = [r for r in silent.itertuples() if r.general_risk == 0]
         covered = [r for r in silent.itertuples() if r.general_risk > 0]
         for r in quiet[:3]:

@@ -5,18 +5,23 @@ code, and optionally a sources table naming each article's address (the
 ``SOURCES.tsv`` of ``../shared/annotation/dev``). Returns, and writes:
 
 - the training table: one row per sentence the coder decides on, with the
-  features (:mod:`analysis.features`), the coded labels ("type/category")
-  and the group the article belongs to (its site);
-- the cross-validation: grouped by site, each fold trains on the other sites
-  and codes the left-out site's articles end to end (``code_document``, as
-  ``analysis extract`` does), scored by :func:`analysis.validation.agreement.agreement`
-  (the figures of the guidelines' ``score.py``). The threshold is chosen on
-  the folds' out-of-fold probabilities; the folds' mean is the estimate;
+  features (:mod:`analysis.coding.features`), the coded labels
+  ("type/category") and the group the article belongs to (its site);
+- the cross-validation: grouped by site (``LeaveOneGroupOut``), each fold
+  fits the coder on the other sites and codes the left-out site's articles
+  end to end (the whole coding pipeline, as ``analysis extract`` does),
+  scored by :func:`analysis.validation.agreement.agreement` (the figures of
+  the guidelines' ``score.py``). The threshold is chosen on the folds'
+  out-of-fold probabilities; the folds' mean and spread are the estimate;
+  each attribution level (:mod:`analysis.coding.attribution`) is measured
+  on the claims the folds found; a learning curve fits each fold on a
+  quarter, a half and all of the other sites;
 - the model fitted on everything, with a manifest recording the inputs'
-  hashes, the threshold and the cross-validated figures.
+  hashes, the documents learned from (by content hash), the hyperparameters,
+  the threshold and the cross-validated figures.
 
 Training is reproducible: the same inputs give the same model, the same
-content hash and the same predictions (fixed seed, sorted inputs, a
+content hash and the same predictions (fixed seeds, sorted inputs, a
 deterministic solver).
 """
 
@@ -24,7 +29,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import warnings
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
@@ -32,17 +37,22 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
+from analysis import config
 from analysis.codebook import Codebook
+from analysis.coding import code_pages
+from analysis.coding.features import FEATURE_COLUMNS, label_of, page_features
+from analysis.coding.learned import LearnedCoder, Model, as_model, save_model
+from analysis.coding.page import read_page
 from analysis.corpus import iter_documents
 from analysis.errors import TrainingError
-from analysis.extract import extract, label_of, page_features, read_page
-from analysis.features import FEATURE_COLUMNS
-from analysis.model import Model, build_pipeline, from_pipeline, probabilities, save_model
-from analysis.validation.agreement import agreement, align, norm, read_coding, to_coding
+from analysis.extract import code_documents
+from analysis.validation.agreement import agreement, align, norm, read_coding
 
-FORMAT = "1"
+FORMAT = "2"
 THRESHOLDS = np.round(np.arange(0.20, 0.81, 0.05), 2)
 TRAINING_COLUMNS = ["doc", "group", "sid", *FEATURE_COLUMNS, "labels"]
+# Shares of the other sites each fold of the learning curve learns from.
+CURVE = (0.25, 0.5, 1.0)
 
 
 @dataclass
@@ -53,6 +63,7 @@ class Training:
     texts: dict[str, str]  # doc -> text
     gold: pd.DataFrame  # the codings table of every gold file (schema.CODING_COLUMNS)
     inputs: list[dict]  # what was read, with hashes, for the manifest
+    documents: list[dict]  # doc, sha256 (of the text as read), site
 
 
 @dataclass
@@ -60,9 +71,10 @@ class CrossValidation:
     threshold: float
     folds: pd.DataFrame  # one row per left-out site: its figures, and the rules' alone
     pooled: pd.DataFrame  # validate's scores table over all out-of-fold codings
-    predictions: pd.DataFrame  # the out-of-fold codings (schema.CODING_COLUMNS)
+    predictions: pd.DataFrame  # the out-of-fold codings, with each attribution's level
     disagreements: pd.DataFrame  # validate's disagreements, out of fold
     pooled_rules: pd.DataFrame  # the scores of the codebook's rules alone, pooled
+    attribution: pd.DataFrame  # kind, level, claims, accuracy (out of fold)
 
 
 def site_of(url: str) -> str:
@@ -99,7 +111,7 @@ def read_training(
             f"give one --corpus per gold file ({len(golds)} gold files, {len(corpora)} corpora)"
         )
     rules = replace(codebook, model=None)  # features come from the rules alone
-    rows, texts, codings, inputs = [], {}, [], []
+    rows, texts, codings, inputs, documents = [], {}, [], [], []
     for gold_path, corpus in zip(golds, corpora, strict=True):
         gold = read_coding(gold_path)
         codings.append(gold)
@@ -117,7 +129,8 @@ def read_training(
             n_docs += 1
             texts[name] = document["text"]
             group = (sites or {}).get(name, f"folder:{Path(corpus).name}")
-            page = read_page(name, document["text"], rules, features=True)
+            documents.append({"doc": name, "sha256": document["sha256"], "site": group})
+            page = code_pages([read_page(name, document["text"], rules)], rules, ["cues"])[0]
             features = page_features(page, rules)
             sentences = {i: norm(page.sentences[i]["sentence"]) for i in features.index}
             mapping = align(set(by_doc[name]), set(sentences.values()))
@@ -144,11 +157,17 @@ def read_training(
         )
     if table["group"].nunique() < 2:  # one site: leave single articles out
         table["group"] = "doc:" + table["doc"]
+        documents = [{**d, "site": f"doc:{d['doc']}"} for d in documents]
     gold_all = pd.concat(codings, ignore_index=True)
-    return Training(table, texts, gold_all, inputs)
+    return Training(table, texts, gold_all, inputs, documents)
+
+
+def labels_of(codebook: Codebook) -> list[str]:
+    return [label_of(c) for c in codebook.categories]
 
 
 def label_matrix(table: pd.DataFrame, labels: list[str]) -> np.ndarray:
+    """The (sentences x labels) 0/1 matrix of a table's ``labels`` lists."""
     index = {label: j for j, label in enumerate(labels)}
     y = np.zeros((len(table), len(labels)), dtype=np.int8)
     for i, ls in enumerate(table["labels"]):
@@ -158,59 +177,115 @@ def label_matrix(table: pd.DataFrame, labels: list[str]) -> np.ndarray:
     return y
 
 
-def labels_of(codebook: Codebook) -> list[str]:
-    return [label_of(c) for c in codebook.categories]
+def coded_by_rules(table: pd.DataFrame, labels: list[str]) -> np.ndarray:
+    """Which labels the codebook's rules coded on each sentence: their claims
+    always stand beside the learned coder's."""
+    coded = [[k[6:] for k in c if k.startswith("coded=")] for c in table["cues"]]
+    return label_matrix(table.assign(labels=coded), labels).astype(bool)
 
 
-def fit(table: pd.DataFrame, labels: list[str]):
-    """A fitted pipeline on a training table."""
-    with warnings.catch_warnings():
-        # a category nobody coded in these articles: its model is a constant
-        warnings.filterwarnings("ignore", message="Label not .* is present in all training")
-        return build_pipeline().fit(table[FEATURE_COLUMNS], label_matrix(table, labels))
+def new_coder(codebook: Codebook, **params: object) -> LearnedCoder:
+    """An unfitted coder for the codebook's labels, with the project's
+    hyperparameters unless ``params`` say otherwise."""
+    return LearnedCoder(labels=tuple(labels_of(codebook)), **params)
 
 
-def _micro_f1(decided: np.ndarray, y: np.ndarray) -> float:
+def out_of_fold(
+    coder: LearnedCoder, table: pd.DataFrame, y: np.ndarray
+) -> tuple[np.ndarray, dict[str, LearnedCoder]]:
+    """Out-of-fold probabilities of every sentence, each from the coder
+    fitted on the other sites (``LeaveOneGroupOut``, as ``cross_val_predict``
+    gives them), and the fitted coder of each left-out site."""
+    from sklearn.base import clone
+    from sklearn.model_selection import LeaveOneGroupOut
+
+    groups = table["group"].to_numpy()
+    prob = np.zeros(y.shape)
+    fitted = {}
+    features = table[FEATURE_COLUMNS]
+    for train_rows, test_rows in LeaveOneGroupOut().split(features, y, groups):
+        fold = clone(coder).fit(features.iloc[train_rows], y[train_rows])
+        prob[test_rows] = fold.predict_proba(features.iloc[test_rows])
+        fitted[str(groups[test_rows[0]])] = fold
+    return prob, fitted
+
+
+def micro_f1(decided: np.ndarray, y: np.ndarray) -> float:
     tp = int((decided & (y == 1)).sum())
     return 2 * tp / max(1, int(decided.sum()) + int(y.sum()))
 
 
-def cross_validate(training: Training, codebook: Codebook) -> CrossValidation:
+def choose_threshold(prob: np.ndarray, y: np.ndarray, coded: np.ndarray) -> float:
+    """The threshold that codes the out-of-fold sentences best, the rules'
+    claims standing beside the learned ones (the lowest of equals)."""
+    return float(max(THRESHOLDS, key=lambda t: (micro_f1((prob >= t) | coded, y), -t)))
+
+
+def coding_of(items: list[tuple[str, str]], codebook: Codebook, source: str) -> pd.DataFrame:
+    """The codings table of documents as the pipeline codes them, one row per
+    claim, with the level each attribution came from (``procedure_level``,
+    ``condition_level``)."""
+    rows = []
+    for (doc, _), coding in zip(items, code_documents(items, codebook), strict=True):
+        for s, _, claims in coding:
+            for c in claims:
+                rows.append(
+                    {
+                        "doc": doc,
+                        "sentence": s["sentence"],
+                        "type": c.category.type,
+                        "category": c.category.id,
+                        "certainty": c.certainty,
+                        "procedures": tuple(sorted(c.procedures)),
+                        "conditions": tuple(sorted(c.conditions)),
+                        "procedure_level": c.levels.get("procedures", ""),
+                        "condition_level": c.levels.get("conditions", ""),
+                        "source": source,
+                    }
+                )
+    columns = ["doc", "sentence", "type", "category", "certainty", "procedures", "conditions"]
+    table = pd.DataFrame(rows, columns=[*columns, "procedure_level", "condition_level", "source"])
+    if table.empty:
+        return table
+    # a sentence repeated word for word is one claim (GUIDELINES.md "Unit"),
+    # about what each of its places attributes it to
+    key = table["doc"] + "\x1f" + table["sentence"].map(norm) + table["type"] + table["category"]
+    grouped = table.groupby(key, sort=False)
+    first = grouped.first()
+    for column in ("procedures", "conditions"):
+        first[column] = grouped[column].agg(lambda v: tuple(sorted(set().union(*v))))
+    return first.reset_index(drop=True)
+
+
+def cross_validate(
+    training: Training, codebook: Codebook, coder: LearnedCoder | None = None
+) -> CrossValidation:
     """Leave one site out at a time (see the module docstring)."""
     table, labels = training.table, labels_of(codebook)
+    coder = coder if coder is not None else new_coder(codebook)
     y = label_matrix(table, labels)
-    groups = sorted(table["group"].unique())
-    prob = np.zeros(y.shape)
-    fitted = {}
-    for group in groups:
-        held = (table["group"] == group).to_numpy()
-        fitted[group] = from_pipeline(fit(table[~held], labels), labels, 0.5)
-        prob[held] = probabilities(fitted[group], table[held])
-    # The cues' claims always stand (extract.apply_model): choose the
-    # threshold for what the model adds to them.
-    coded = label_matrix(
-        table.assign(labels=[[k[6:] for k in c if k.startswith("coded=")] for c in table["cues"]]),
-        labels,
-    ).astype(bool)
-    threshold = float(max(THRESHOLDS, key=lambda t: (_micro_f1((prob >= t) | coded, y), -t)))
+    prob, fitted = out_of_fold(coder, table, y)
+    threshold = choose_threshold(prob, y, coded_by_rules(table, labels))
     rows, preds, rules_preds = [], [], []
-    for group in groups:
-        coder = replace(codebook, model=replace(fitted[group], threshold=threshold))
+    rules = replace(codebook, model=None)
+    for group in sorted(fitted):
+        model = as_model(fitted[group].set_params(threshold=threshold))
         docs = sorted(table.loc[table["group"] == group, "doc"].unique())
-        documents = pd.DataFrame({"doc": docs, "text": [training.texts[d] for d in docs]})
-        pred = to_coding(extract(documents, coder), group)
+        items = [(d, training.texts[d]) for d in docs]
+        pred = coding_of(items, replace(codebook, model=model), group)
         gold = training.gold[training.gold["doc"].isin(docs)]
-        result = agreement(gold, pred)
         preds.append(pred)
-        rules_preds.append(to_coding(extract(documents, replace(codebook, model=None)), group))
-        baseline = agreement(gold, rules_preds[-1])
+        rules_preds.append(coding_of(items, rules, group))
         rows.append(
             {
                 "site": group,
                 "documents": len(docs),
                 "gold_claims": len(gold),
-                **_figures(result.scores),
-                **{f"rules_{k}": v for k, v in _figures(baseline.scores).items()},
+                **_figures(agreement(gold, pred).scores),
+                **{
+                    f"rules_{k}": v
+                    for k, v in _figures(agreement(gold, rules_preds[-1]).scores).items()
+                },
             }
         )
     predictions = pd.concat(preds, ignore_index=True)
@@ -223,7 +298,88 @@ def cross_validate(training: Training, codebook: Codebook) -> CrossValidation:
         predictions,
         pooled.disagreements,
         rules_pooled.scores,
+        attribution_levels(training.gold, predictions),
     )
+
+
+def attribution_levels(gold: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """How often each attribution level gives the coders' procedures and
+    conditions, on the claims both found: ``kind, level, claims, accuracy``."""
+    keyed = {}
+    by_doc: dict[str, set[str]] = {}
+    for r in gold.itertuples(index=False):
+        keyed[(r.doc, norm(r.sentence), r.type, r.category)] = r
+        by_doc.setdefault(r.doc, set()).add(norm(r.sentence))
+    pred_sentences: dict[str, set[str]] = {}
+    for r in predictions.itertuples(index=False):
+        pred_sentences.setdefault(r.doc, set()).add(norm(r.sentence))
+    mapping = {d: align(by_doc.get(d, set()), s) for d, s in pred_sentences.items()}
+    tallies: dict[tuple[str, str], list[int]] = {}
+    for r in predictions.itertuples(index=False):
+        sentence = mapping[r.doc].get(norm(r.sentence))
+        g = keyed.get((r.doc, sentence, r.type, r.category)) if sentence else None
+        if g is None:
+            continue
+        for kind, level, ours, theirs in (
+            ("procedures", r.procedure_level, r.procedures, g.procedures),
+            ("conditions", r.condition_level, r.conditions, g.conditions),
+        ):
+            tally = tallies.setdefault((kind, level), [0, 0])
+            tally[0] += 1
+            tally[1] += set(ours) == set(theirs)
+    from analysis.coding.attribution import LEVELS
+
+    rows = [
+        {"kind": k, "level": lv, "claims": n, "accuracy": round(ok / n, 4)}
+        for (k, lv), (n, ok) in tallies.items()
+    ]
+    order = {lv: i for i, lv in enumerate(LEVELS)}
+    out = pd.DataFrame(rows, columns=["kind", "level", "claims", "accuracy"])
+    rank = out["level"].map(lambda lv: order.get(lv, len(order)))
+    return (
+        out.assign(_rank=rank)
+        .sort_values(["kind", "_rank"])
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
+
+
+def learning_curve(
+    training: Training, codebook: Codebook, threshold: float, coder: LearnedCoder | None = None
+) -> pd.DataFrame:
+    """Each fold fitted on a share of the other sites (:data:`CURVE`, drawn
+    with a fixed seed) and scored on its left-out site, sentence by sentence
+    (the rules' claims standing): ``share, sites, fold_mean, fold_sd``."""
+    from sklearn.base import clone
+    from sklearn.model_selection import LeaveOneGroupOut
+
+    table, labels = training.table, labels_of(codebook)
+    coder = (coder if coder is not None else new_coder(codebook)).set_params(threshold=threshold)
+    y, coded = label_matrix(table, labels), coded_by_rules(table, labels)
+    groups = table["group"].to_numpy()
+    features = table[FEATURE_COLUMNS]
+    rng = np.random.default_rng(config.SEED)
+    rows = []
+    for share in CURVE:
+        scores, sizes = [], []
+        for train_rows, test_rows in LeaveOneGroupOut().split(features, y, groups):
+            sites = sorted(set(groups[train_rows]))
+            n = max(1, int(round(share * len(sites))))
+            kept = set(rng.choice(sites, size=n, replace=False)) if n < len(sites) else set(sites)
+            chosen = train_rows[np.isin(groups[train_rows], list(kept))]
+            fold = clone(coder).fit(features.iloc[chosen], y[chosen])
+            decided = fold.predict(features.iloc[test_rows]).astype(bool) | coded[test_rows]
+            scores.append(micro_f1(decided, y[test_rows]))
+            sizes.append(n)
+        rows.append(
+            {
+                "share": share,
+                "sites": round(float(np.mean(sizes)), 1),
+                "fold_mean": round(float(np.mean(scores)), 4),
+                "fold_sd": round(float(np.std(scores)), 4),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 FIGURES = {
@@ -244,32 +400,69 @@ def _figures(scores: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def train(training: Training, codebook: Codebook, out: str | Path) -> tuple[Model, CrossValidation]:
+def per_label(scores: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Precision, recall and F1 per type and per category, pooled over the folds."""
+    out: dict[str, dict[str, float]] = {}
+    for level in scores["level"].unique():
+        if ":" not in level:
+            continue
+        rows = scores[scores["level"] == level].set_index("measure")["value"]
+        if {"precision", "recall", "f1"} <= set(rows.index):
+            out[level] = {m: round(float(rows[m]), 4) for m in ("precision", "recall", "f1")}
+    return out
+
+
+def train(
+    training: Training,
+    codebook: Codebook,
+    out: str | Path,
+    coder: LearnedCoder | None = None,
+    curve: bool = True,
+) -> tuple[Model, CrossValidation]:
     """Cross-validate, fit on everything, write the model to ``out``."""
-    cv = cross_validate(training, codebook)
+    coder = coder if coder is not None else new_coder(codebook)
+    cv = cross_validate(training, codebook, coder)
     labels = labels_of(codebook)
-    pipeline = fit(training.table, labels)
-    inputs_hash = hashlib.sha256(repr((training.inputs, codebook.sha256)).encode()).hexdigest()
+    fitted = coder.set_params(threshold=cv.threshold).fit(
+        training.table[FEATURE_COLUMNS], label_matrix(training.table, labels)
+    )
+    hyper = {k: v for k, v in coder.get_params().items() if k not in ("labels", "threshold")}
+    inputs_hash = hashlib.sha256(
+        repr((training.inputs, codebook.sha256, sorted(hyper.items()))).encode()
+    ).hexdigest()
     folds = cv.folds
     manifest = {
         "version": f"{FORMAT}+{inputs_hash[:10]}",
         "codebook_version": codebook.version,
         "codebook_sha256": codebook.sha256,
         "trained_on": training.inputs,
+        "documents": sorted(training.documents, key=lambda d: d["doc"]),
         "sentences": len(training.table),
         "sites": int(training.table["group"].nunique()),
         "cross_validation": {
             "grouped_by": "site (leave one site out)",
+            "note": "figures on sites the model did not see; never on its training articles",
             "fold_mean": {k: round(float(folds[k].mean()), 4) for k in FIGURES},
+            "fold_sd": {k: round(float(folds[k].std(ddof=0)), 4) for k in FIGURES},
+            "fold_min": {k: round(float(folds[k].min()), 4) for k in FIGURES},
+            "fold_max": {k: round(float(folds[k].max()), 4) for k in FIGURES},
             "fold_mean_rules_alone": {
                 k: round(float(folds[f"rules_{k}"].mean()), 4) for k in FIGURES
             },
             "pooled": {k: round(v, 4) for k, v in _figures(cv.pooled).items()},
             "pooled_rules_alone": {k: round(v, 4) for k, v in _figures(cv.pooled_rules).items()},
+            "per_type_and_category": per_label(cv.pooled),
+            "attribution_levels": cv.attribution.to_dict("records"),
+            "learning_curve": learning_curve(training, codebook, cv.threshold, coder).to_dict(
+                "records"
+            )
+            if curve
+            else [],
         },
         "sklearn": _sklearn_version(),
     }
-    model = save_model(pipeline, labels, cv.threshold, out, manifest)
+    json.dumps(manifest)  # every value must be JSON
+    model = save_model(fitted, out, manifest)
     return model, cv
 
 
@@ -280,8 +473,8 @@ def _sklearn_version() -> str:
 
 
 def format_cv(cv: CrossValidation) -> str:
-    """The cross-validated figures as text: per site, the mean, and pooled per
-    type and per category."""
+    """The cross-validated figures as text: per site, the mean and spread,
+    pooled per type and per category, and each attribution level."""
     f = cv.folds
     lines = [f"grouped cross-validation, {len(f)} sites left out one at a time "]
     lines[0] += f"(threshold {cv.threshold:.2f}):"
@@ -296,19 +489,19 @@ def format_cv(cv: CrossValidation) -> str:
             f"  {name}: "
             + ", ".join(f"{k.replace('_', ' ')} {f[prefix + k].mean():.3f}" for k in FIGURES)
         )
+    lines.append(
+        "  fold spread (sd): "
+        + ", ".join(f"{k.replace('_', ' ')} {f[k].std(ddof=0):.3f}" for k in FIGURES)
+    )
     for name, scores in (("pooled", cv.pooled), ("pooled, rules alone", cv.pooled_rules)):
         lines.append(
             f"  {name}: "
             + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in _figures(scores).items())
         )
-    s = cv.pooled
     lines.append("pooled over the folds, per type and per category (P / R / F1):")
-    levels = [x for x in s["level"].unique() if x.startswith("category:")]
-    levels += sorted(x for x in s["level"].unique() if ":" in x and x not in levels)
-    for level in levels:
-        rows = s[s["level"] == level].set_index("measure")["value"]
-        if {"precision", "recall", "f1"} <= set(rows.index):
-            lines.append(
-                f"  {level:<40} {rows['precision']:.3f} / {rows['recall']:.3f} / {rows['f1']:.3f}"
-            )
+    for level, v in per_label(cv.pooled).items():
+        lines.append(f"  {level:<40} {v['precision']:.3f} / {v['recall']:.3f} / {v['f1']:.3f}")
+    lines.append("attribution by level, on the claims the folds found (claims, accuracy):")
+    for r in cv.attribution.itertuples():
+        lines.append(f"  {r.kind:<11} {r.level:<16} {r.claims:>5} {r.accuracy:.3f}")
     return "\n".join(lines)

@@ -59,3 +59,37 @@ def test_a_type_added_in_the_codebook_is_counted_and_shown(tmp_path):
         out=tmp_path, jobs=jobs, problems=pd.DataFrame(), provenance={}, types=claim_types(claims)
     )
     assert "<th>cost</th>" in write_index(run).read_text(encoding="utf-8")
+
+
+COMPLICATION = """  complication:
+    label: Complications
+    role: harm
+    categories:
+      nerve_damage:
+        label: Nerve damage
+        cues:
+          - "\\\\bnerve\\\\s+damage\\\\b"
+"""
+
+
+def test_a_harm_like_type_added_in_the_codebook_counts_as_a_harm(tmp_path):
+    """The codebook declares each type's role: a new type whose role is harm
+    counts in the risk share, the general risks of a pair and the articles'
+    "describes risks" answer, with no change to code."""
+    text = config.CODEBOOK.read_text(encoding="utf-8")
+    path = tmp_path / "codebook.yml"
+    path.write_text(text.replace("\nprefer:", "\n" + COMPLICATION + "\nprefer:", 1), "utf-8")
+    codebook = load_codebook(path, model=None)
+    assert codebook.role("complication") == "harm" and codebook.role("risk") == "harm"
+    docs = {
+        "a.txt": "Laser for acne scars\nLaser improves acne scars. Laser can cause nerve damage.",
+    }
+    claims = extract(make_documents(docs), codebook)
+    assert set(claims.loc[claims["type"] == "complication", "role"]) == {"harm"}
+    bal = counts.balance(claims).set_index(["procedure", "condition"])
+    assert bal.loc[("laser", "acne_scars"), "harms"] == 1
+    assert bal.loc[("laser", "acne_scars"), "risk_share"] == 0.5
+    profile = counts.document_profile(claims, make_documents({"a.txt": ""}))
+    assert bool(profile.loc[0, "describes_risks"])
+    # no pair is said to have no risk: the headline names its risk
+    assert "No risk is stated" not in summary.headline(claims, make_documents({"a.txt": ""}))

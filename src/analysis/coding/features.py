@@ -1,8 +1,9 @@
 """What the learned coder sees of a sentence: the features table.
 
-Takes one document's sentences (:mod:`analysis.segment`) with what the rules
-found in each (procedure and condition mentions, cue hits, the categories the
-rules coded) and returns one row per sentence that can carry a claim:
+Takes coded pages (:mod:`analysis.coding.page`, after the cues component)
+and returns one row per sentence that can carry a claim (not a section
+heading over a paragraph: :func:`~analysis.coding.page.opens_section`),
+indexed by sentence position:
 
 =========  ==================================================================
 text       the sentence with every procedure name replaced by ``xproc`` and
@@ -17,7 +18,8 @@ cues       the codebook's view as binary features: the kind of line (text,
            list item, heading, ...), the cue families that fired in the
            sentence and in its lead-in, the categories the rules coded,
            whether a procedure or condition is named, a hedge or negation
-           present, the length and end mark of the line
+           present, the length and end mark of the line, and what the rules
+           say about it (a definition, a condition described)
 =========  ==================================================================
 
 The features express the guidelines, never a sentence: cue families come from
@@ -28,13 +30,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
+from analysis.codebook import Category, Codebook
+from analysis.coding.cues import CODED_KINDS
+from analysis.coding.page import Page, context_of, opens_section
+
 FEATURE_COLUMNS = ["text", "context", "neighbours", "cues"]
-# Kinds of line the learned coder decides on. Headings are among them: a bare
-# list item or a table cell looks like a heading to the segmenter, and the
-# model learns from the layout which ones carry claims.
-CODED_KINDS = ("text", "list_item", "heading", "boilerplate")
 PROCEDURE_TOKEN = " xproc "
 CONDITION_TOKEN = " xcond "
+
+
+def label_of(category: Category) -> str:
+    """A category as the learned coder names it: "type/category"."""
+    return f"{category.type}/{category.id}"
 
 
 def masked(body: str, procedures: list[Any], conditions: list[Any]) -> str:
@@ -87,3 +96,42 @@ def cue_features(
     if context_categories or kind == "list_item":
         f["has_context"] = 1.0
     return f
+
+
+def page_features(page: Page, codebook: Codebook) -> pd.DataFrame:
+    """The features table of one page's sentences the learned coder decides
+    on, indexed by sentence position."""
+    rows, index = [], []
+    for i, s in enumerate(page.sentences):
+        if s["kind"] not in CODED_KINDS or opens_section(page, i):
+            continue
+        body, procs, conds = page.found[i]
+        c = context_of(page, i)
+        cues = cue_features(
+            kind=s["kind"],
+            body=body,
+            n_procedures=len(procs),
+            n_conditions=len(conds),
+            hit_categories={label_of(h.category) for h in page.hits[i]},
+            coded_categories={label_of(x.category) for x in page.claims[i]},
+            context_categories={label_of(h.category) for h in page.hits[c]} if c >= 0 else set(),
+            hedged=bool(codebook.any_hedge.search(body)),
+            negated=bool(codebook.any_negation.search(body)),
+            previous_kind=page.sentences[i - 1]["kind"] if i else "",
+        )
+        if page.reasons[i] and page.reasons[i] != s["kind"]:
+            cues[f"rules_say={page.reasons[i]}"] = 1.0
+        rows.append(
+            {
+                "text": masked(body, procs, conds),
+                "context": page.sentences[c]["sentence"] if c >= 0 else "",
+                "neighbours": " ".join(
+                    page.sentences[k]["sentence"]
+                    for k in (i - 1, i + 1)
+                    if 0 <= k < len(page.sentences) and k != c
+                ),
+                "cues": cues,
+            }
+        )
+        index.append(i)
+    return pd.DataFrame(rows, index=index, columns=FEATURE_COLUMNS)
