@@ -86,7 +86,25 @@ def test_validate_names_the_missing_columns_of_a_prediction(tmp_path, capsys):
 
 def test_sample_refuses_no_sentences(tmp_path, capsys):
     code = main(["sample", str(config.CORPUS), "--n", "0", "--out", str(tmp_path / "s.csv")])
-    assert code == 2 and "--n must be at least 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2 and "--n" in err and "at least 1" in err
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["report", "--jobs", "0"],
+        ["report", "--min-claims", "-3"],
+        ["report", "--max-document-mb", "inf"],
+        ["report", "--document-seconds", "nan"],
+        ["fetch", "urls.txt", "--out", "c", "--timeout", "-1"],
+        ["fetch", "urls.txt", "--out", "c", "--delay", "nan"],
+    ],
+)
+def test_numeric_options_refuse_inf_nan_and_negatives(option, capsys):
+    code = main(option)
+    err = capsys.readouterr().err
+    assert code == 2 and option[-2] in err and "Traceback" not in err
 
 
 def test_every_user_error_derives_from_one_base():
@@ -134,6 +152,31 @@ def test_tables_round_trip(tmp_path):
 
         back = read_table(write_table(df, tmp_path / f"t{suffix}"))
         assert back["condition"].tolist() == [""] and int(back["start"].iloc[0]) == 3
+
+
+@pytest.mark.parametrize(
+    ("encoding", "separator"),
+    [("utf-16", "\t"), ("cp1252", ";"), ("utf-8-sig", ","), ("utf-8", "|")],
+)
+def test_a_table_is_read_in_the_encoding_and_separator_a_spreadsheet_saved(
+    tmp_path, encoding, separator
+):
+    """Coding sheets, --sites and metadata go through one reader: a
+    spreadsheet's UTF-16 or Windows-1252, with its tab or semicolon, reads
+    back cell for cell; a damaged row names its file and line."""
+    from analysis.errors import TableFormatError
+    from analysis.tables import read_delimited
+
+    rows = ["doc;type;note", "caf\u00e9.txt;risk;\u201ccan\u201d =1+1", "b.txt;;NA"]
+    path = tmp_path / "sheet.csv"
+    path.write_bytes("\r\n".join(r.replace(";", separator) for r in rows).encode(encoding))
+    table = read_delimited(path)
+    assert table.columns.tolist() == ["doc", "type", "note"]
+    assert table["doc"].tolist() == ["caf\u00e9.txt", "b.txt"]
+    assert table["note"].tolist() == ["\u201ccan\u201d =1+1", "NA"]
+    path.write_text('doc,type\na,"risk\nb,c,d,e\n', encoding="utf-8")
+    with pytest.raises(TableFormatError, match="sheet.csv"):
+        read_delimited(path)
 
 
 def test_many_problems_print_a_few_of_each_kind_and_the_table_keeps_them_all(tmp_path, capsys):

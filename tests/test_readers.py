@@ -159,11 +159,39 @@ def test_metadata_from_a_table_front_matter_and_columns(tmp_path):
     assert not docs.loc["b.md", "text"].startswith("---")  # front matter is no text
     assert docs.loc["rows.csv#r1", "kind"] == "news"  # the row's own column
     assert docs.loc["rows.csv#r2", "kind"] == "magazine"  # the table wins
-    assert docs.loc["rows.csv#r2", "date"] == ""  # no date: emptied, listed
+    assert docs.loc["rows.csv#r2", "date"] == "not a date"  # kept as written, listed
     said = " | ".join(problems["problem"])
-    assert "'not a date' is not a date" in said
+    assert "'not a date' is not a date in a form that says which" in said
     assert "names gone.txt, which is not in the corpus" in said
     assert "metadata.csv" not in set(documents["doc"])  # the table is no article
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        ("2024-05-17", "2024-05-17"),
+        ("2024-05-17T09:30:00+02:00", "2024-05-17"),
+        ("17 May 2024", "2024-05-17"),
+        ("May 17, 2024", "2024-05-17"),
+        ("2024", "2024"),
+        ("2024-05", "2024-05"),
+        ("May", None),
+        ("now", None),
+        ("2024-13", None),
+        ("01/02/2024", None),
+        ("31/01/2024", None),
+    ],
+)
+def test_dates_are_read_by_one_rule_and_nothing_is_guessed(value, read):
+    from analysis.metadata import normalise_dates
+
+    record = {"doc": "a.txt", "date": value}
+    problems = normalise_dates(record)
+    if read is None:
+        assert record["date"] == value and len(problems) == 1  # kept as written, listed
+        assert "kept as written" in problems[0].problem
+    else:
+        assert record["date"] == read and not problems
 
 
 def test_broken_front_matter_is_listed_and_the_text_kept(tmp_path):

@@ -29,7 +29,7 @@ import analysis
 from analysis import config
 from analysis.codebook import Codebook
 from analysis.corpus import documents_table, iter_documents
-from analysis.extract import BATCH, SET_ASIDE, Extracted, extract_documents
+from analysis.extract import BATCH, SET_ASIDE, Extracted, extract_documents, with_ids
 from analysis.schema import CLAIM_COLUMNS, PROBLEM_COLUMNS
 from analysis.tables import write_text
 
@@ -107,10 +107,10 @@ def extract_corpus(
         if sum(c is None for _, c in pending) >= BATCH or len(pending) >= 4 * BATCH:
             flush()
         if len(rows) >= CHUNK_ROWS:  # Python rows cost 3x a table's: keep few of them
-            chunks.append(pd.DataFrame(rows, columns=CLAIM_COLUMNS))
+            chunks.append(with_ids(pd.DataFrame(rows, columns=CLAIM_COLUMNS)))
             rows = []
     flush()
-    chunks.append(pd.DataFrame(rows, columns=CLAIM_COLUMNS))
+    chunks.append(with_ids(pd.DataFrame(rows, columns=CLAIM_COLUMNS)))
     return (
         pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0],
         documents_table(documents, text=keep_text),

@@ -26,6 +26,39 @@ from analysis import config
 from analysis.tables import TableFormatError
 
 
+def number(minimum: float = 0.0, above: bool = False):
+    """An argparse type: a finite number of at least (or above) ``minimum``;
+    inf, nan and negatives are refused with a message, not a traceback."""
+    import math
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < minimum or (above and value == minimum):
+            bound = f"more than {minimum:g}" if above else f"at least {minimum:g}"
+            raise argparse.ArgumentTypeError(f"{text!r}: give a finite number, {bound}")
+        return value
+
+    return parse
+
+
+def whole(minimum: int = 0):
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least {minimum}")
+        return value
+
+    return parse
+
+
 def _codebook_option(parser: argparse.ArgumentParser, model: bool = True) -> None:
     parser.add_argument(
         "--codebook",
@@ -58,14 +91,14 @@ def _limits_option(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--max-document-mb",
-        type=float,
+        type=number(0, above=True),
         default=LIMITS.document_chars / 1e6,
         metavar="N",
         help="skip a document whose text is over N million characters (default: %(default)g)",
     )
     parser.add_argument(
         "--document-seconds",
-        type=float,
+        type=number(0, above=True),
         default=LIMITS.document_seconds,
         metavar="S",
         help="skip a document that takes over S seconds to read (default: %(default)g)",
@@ -188,7 +221,7 @@ def add_extract(sub) -> None:
     )
     p.add_argument(
         "--partitions",
-        type=int,
+        type=whole(0),
         default=0,
         metavar="N",
         help="with --engine dask: how many partitions (default: 4 per worker)",
@@ -215,8 +248,10 @@ def _coder(codebook) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from analysis.report import build_reports
+    from analysis.report import build_reports, check_apart, check_pages
 
+    check_apart(Path(args.corpus), Path(args.out))  # before anything is loaded
+    check_pages(args.by)
     run = build_reports(
         corpus=args.corpus,
         out=args.out,
@@ -229,8 +264,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         by=args.by,
         metadata=args.metadata or None,
         limits=_limits(args),
+        validation=args.validation or None,
     )
     _print_problems(run.problems, str(Path(args.out) / "data" / "problems.csv"))
+    print(f"error rates from {run.provenance['error_rates_from']}")
     from analysis.explain import visible
 
     ok = run.jobs[run.jobs["status"] == "ok"]
@@ -270,14 +307,14 @@ def add_report(sub) -> None:
     )
     p.add_argument(
         "--jobs",
-        type=int,
+        type=whole(1),
         default=config.JOBS,
         metavar="N",
         help="run N notebooks at once, in N processes (default: %(default)s)",
     )
     p.add_argument(
         "--min-claims",
-        type=int,
+        type=whole(1),
         default=config.MIN_DEEP_DIVE_CLAIMS,
         metavar="N",
         help="a pair gets a deep-dive page when its articles make N claims about it "
@@ -290,6 +327,14 @@ def add_report(sub) -> None:
         metavar="COLUMN",
         help="also compare groups of articles by this metadata column (a page per column; "
         "repeat for more): shares of articles per group with intervals and a test",
+    )
+    p.add_argument(
+        "--validation",
+        metavar="GOLD",
+        help="a gold file (.jsonl) coding some of this corpus's articles whole (every claim "
+        "in them): every page then states the coder's error on them, and corrects its counts "
+        "with it (default: the coder's cross-validation folds). A sample of sentences is not "
+        "enough: measure it with `analysis validate --sample`",
     )
     _metadata_option(p)
     _limits_option(p)
@@ -410,8 +455,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def add_sample(sub) -> None:
     p = sub.add_parser("sample", help="draw sentences for a human to code, or read the coding back")
     p.add_argument("corpus", nargs="?", metavar="CORPUS", help="corpus folder to sample from")
-    p.add_argument("--n", type=int, default=100, help="sentences to draw (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument(
+        "--n", type=whole(1), default=100, help="sentences to draw (default: %(default)s)"
+    )
+    p.add_argument("--seed", type=whole(0), default=0, help="random seed (default: %(default)s)")
     p.add_argument(
         "--import",
         dest="import_sheet",
@@ -430,7 +477,14 @@ def add_sample(sub) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from analysis.tables import read_table, write_table
-    from analysis.validation.agreement import agreement, format_scores, read_coding, to_coding
+    from analysis.validation.agreement import (
+        agreement,
+        format_methods,
+        format_scores,
+        read_coding,
+        reliability_intervals,
+        to_coding,
+    )
 
     golds = args.gold
     given = sum(bool(x) for x in (args.pred, args.corpus, len(golds) == 2))
@@ -453,10 +507,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     units = read_table(args.sample) if args.sample else None
     result = agreement(gold, pred, units)
     print(format_scores(result))
+    methods = reliability_intervals(gold, pred, units)
+    print(format_methods(methods))
     if args.out:
         out = Path(args.out)
         for name in ("scores", "reliability", "confusion", "disagreements"):
             write_table(getattr(result, name), out / f"{name}.csv")
+        write_table(methods, out / "methods.csv")
         print(f"tables -> {out}")
     if args.report:
         from analysis.validation.report import build_validation_report
@@ -497,11 +554,14 @@ def add_validate(sub) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from analysis.codebook import load_codebook
+    from analysis.coding.learned import files_of
     from analysis.train import format_cv, read_sites, read_training, train
 
     codebook = load_codebook(args.codebook, model=None)
     sites = read_sites(args.sites) if args.sites else None
     training = read_training(args.gold, args.corpus, codebook, sites)
+    for warning in training.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     labelled = int((training.table["labels"].str.len() > 0).sum())
     print(
         f"{training.table['doc'].nunique()} coded articles from "
@@ -510,7 +570,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     model, cv = train(training, codebook, args.out)
     print(format_cv(cv))
-    print(f"model {model.version} (sha256 {model.sha256[:12]}) -> {model.path}.joblib, .json")
+    arrays, manifest = files_of(args.out)
+    print(f"model {model.version} (sha256 {model.sha256[:12]}) -> {arrays}, {manifest}")
     return 0
 
 
@@ -540,7 +601,7 @@ def add_train(sub) -> None:
         "--out",
         required=True,
         metavar="PATH",
-        help="where to write the model (PATH.joblib and PATH.json); pass it as --model",
+        help="where to write the model (PATH.npz and PATH.json, PATH as given); pass it as --model",
     )
     _codebook_option(p, model=False)
     p.set_defaults(func=cmd_train)
@@ -596,9 +657,22 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
             raise ParameterError(f"--{name} must be 0 or more seconds")
     addresses = read_addresses(args.addresses)
-    fetched, problems = fetch(
-        addresses, args.out, delay=args.delay, timeout=args.timeout, retries=args.retries
-    )
+    try:
+        fetched, problems = fetch(
+            addresses,
+            args.out,
+            delay=args.delay,
+            timeout=args.timeout,
+            retries=args.retries,
+            allow_private=args.allow_private,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: the pages fetched so far are in {args.out}/ and its metadata.csv; "
+            "run the same command again to fetch the rest",
+            file=sys.stderr,
+        )
+        return 130
     _print_problems(problems)
     print(
         f"{len(fetched)} of {len(addresses)} addresses fetched this time, {len(problems)} failed "
@@ -619,15 +693,21 @@ def add_fetch(sub) -> None:
     )
     p.add_argument("--out", required=True, metavar="CORPUS", help="corpus folder to fill")
     p.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="fetch from loopback, private and link-local addresses too (an intranet, a test "
+        "server); refused by default, redirects included",
+    )
+    p.add_argument(
         "--delay",
-        type=float,
+        type=number(0),
         default=config.FETCH_DELAY,
         metavar="S",
         help="seconds between two requests to one host (default: %(default)s)",
     )
     p.add_argument(
         "--timeout",
-        type=float,
+        type=number(0, above=True),
         default=config.FETCH_TIMEOUT,
         metavar="S",
         help="seconds before a request is given up (default: %(default)s)",
@@ -674,7 +754,10 @@ def main(argv: list[str] | None = None) -> int:
     from analysis.errors import ClaimscopeError
     from analysis.explain import visible
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or an option argparse refused (it said why)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     try:
         return args.func(args)
     except ClaimscopeError as exc:  # (a message may quote a file name or corpus text)

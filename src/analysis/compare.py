@@ -257,9 +257,12 @@ def over_time(
     per article of each type. Articles with no date are left out."""
     if column not in documents.columns:
         raise GroupingError(f"the documents have no date column {column!r}")
+    from analysis.metadata import is_iso_date
+
     width = {"year": 4, "month": 7}[freq]
     dates = documents[column].fillna("").astype(str)
-    dated = documents.assign(period=dates.str[:width])[dates.str.len() >= width]
+    usable = dates.map(is_iso_date) & (dates.str.len() >= width)  # a date kept as written is not
+    dated = documents.assign(period=dates.str[:width])[usable]
     period = dated.set_index("doc")["period"]
     mine = claims[claims["doc"].isin(period.index)]
     keyed = mine.assign(period=mine["doc"].map(period), _claim=claim_key(mine))

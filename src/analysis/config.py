@@ -128,6 +128,8 @@ FETCH_BACKOFF = 2.0
 FETCH_MAX_BYTES = 20_000_000
 FETCH_MAX_REDIRECTS = 5
 FETCH_MAX_RETRY_AFTER = 60.0
+# robots.txt is read up to this many bytes (RFC 9309 asks crawlers to read 500 KiB).
+ROBOTS_MAX_BYTES = 512_000
 
 # The coding pipeline (analysis.coding): its components, in order.
 CODING_PIPELINE = ("cues", "learned", "certainty", "attribution")

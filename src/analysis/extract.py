@@ -6,10 +6,13 @@ they mention) and codes the pages with the coding pipeline
 (:mod:`analysis.coding`: the codebook's cues, the learned coder, certainty,
 attribution), the way GUIDELINES.md asks.
 
-Returns the claims table, one row per claim x procedure x condition (a
-claim about two conditions is two rows):
+Returns the claims table, one row per claim x procedure x condition (an
+attribution: a claim about two conditions is two rows, with one
+``claim_id``; count claims with :func:`analysis.schema.unique_claims` or the
+``claims_unique`` table a report writes, never by rows):
 
 ================  ==========================================================
+claim_id          the claim's stable id (doc, sentence, type and category)
 doc               the document
 sentence          the sentence text; ``text[start:end] == sentence``
 start, end        character offsets of the sentence in the document text
@@ -44,7 +47,7 @@ import pandas as pd
 from analysis.codebook import Codebook
 from analysis.coding import code_pages, read_pages
 from analysis.coding.page import Claim, unique
-from analysis.schema import CLAIM_COLUMNS
+from analysis.schema import CLAIM_COLUMNS, claim_ids
 
 # Documents the learned coder decides at once: its cost is mostly per call.
 BATCH = 32
@@ -125,8 +128,14 @@ def quantity_of(sentence: str, codebook: Codebook) -> str:
     return min(found, key=lambda m: (m.start(), -m.end())).group(0) if found else ""
 
 
+def with_ids(claims: pd.DataFrame) -> pd.DataFrame:
+    """The claims table with each claim's stable ``claim_id``."""
+    return claims.assign(claim_id=claim_ids(claims) if len(claims) else pd.Series(dtype=str))
+
+
 def claim_rows(doc: str, coding: Coding, codebook: Codebook) -> list[dict]:
-    """The claims table's rows of one coded document."""
+    """The claims table's rows of one coded document (``claim_id`` aside:
+    :func:`with_ids` gives it to a table of them)."""
     model = codebook.model
     model_version, model_sha256 = (model.version, model.sha256) if model else ("rules", "")
     rows = []
@@ -174,4 +183,4 @@ def extract(documents: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     for start in range(0, len(items), BATCH):
         for extracted in extract_documents(items[start : start + BATCH], codebook):
             rows.extend(extracted.rows)
-    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+    return with_ids(pd.DataFrame(rows, columns=CLAIM_COLUMNS))

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from analysis import config
+from analysis.bounded import TooLarge, inflate, zip_size
 from analysis.errors import CorpusError
 
 
@@ -72,23 +73,25 @@ def decode(data: bytes, path: Path) -> tuple[str, list[str]]:
         text = data.decode(encoding or "utf-8")
     except UnicodeDecodeError:
         from charset_normalizer import from_bytes
+        from charset_normalizer.md import mess_ratio
 
         candidates = from_bytes(data)
         best = candidates.best()
         if best is None:
             raise CorpusError(f"{path}: binary or undecodable file, not text") from None
-        # Short texts fit several code pages equally well; among the best
-        # fits, take the one the corpus's language is usually written in.
-        best = next(
-            (
-                m
-                for m in candidates
-                if m.encoding in config.PREFERRED_ENCODINGS and m.chaos <= best.chaos
-            ),
-            best,
-        )
-        text = str(best)
-        repairs.append(f"not UTF-8: decoded as {best.encoding}")
+        # Short texts fit several code pages equally well (the detector may
+        # not even list the likeliest); among the best fits, take the one the
+        # corpus's language is usually written in.
+        text, name = str(best), best.encoding
+        for preferred in config.PREFERRED_ENCODINGS:
+            try:
+                candidate = data.decode(preferred)
+            except UnicodeDecodeError:
+                continue
+            if mess_ratio(candidate) <= best.chaos:
+                text, name = candidate, preferred
+                break
+        repairs.append(f"not UTF-8: decoded as {name}")
     fixed = ftfy.fix_encoding(text)  # mojibake only: quotes and widths stay as written
     if fixed != text:
         repairs.append("mojibake repaired")
@@ -266,6 +269,49 @@ def without_inert_elements(html: str) -> str:
     return "".join(parts)
 
 
+def check_pdf_streams(data: bytes, path: Path, cap: int) -> None:
+    """Refuse a PDF whose compressed streams inflate past ``cap`` bytes in
+    all (a few kilobytes deflated twice can hold gigabytes), counted by the
+    one capped reader before pdfminer inflates anything. A file the scan
+    cannot parse is left to pdfminer, which says what is wrong with it."""
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfparser import PDFParser
+    from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream
+
+    try:
+        document = PDFDocument(PDFParser(io.BytesIO(data)))
+        objects = [objid for xref in document.xrefs for objid in xref.get_objids()]
+    except Exception:  # noqa: BLE001 - damaged or encrypted: pdfminer's read says so
+        return
+    left = cap
+    for objid in dict.fromkeys(objects):
+        try:
+            stream = document.getobj(objid)
+        except Exception:  # noqa: BLE001
+            continue
+        if not isinstance(stream, PDFStream):
+            continue
+        raw = stream.rawdata if stream.rawdata is not None else stream.data or b""
+        try:
+            for name, _ in stream.get_filters():
+                if name not in LITERALS_FLATE_DECODE:
+                    break  # images and the like: no filter of theirs inflates a bomb
+                raw = inflate(raw, left)
+        except TooLarge:
+            raise CorpusError(
+                f"{path}: its compressed streams inflate to over {cap:,} bytes, the limit "
+                "(a PDF bomb?)"
+            ) from None
+        except zlib.error:
+            continue  # a damaged stream: pdfminer skips it too
+        left -= len(raw)
+        if left < 0:
+            raise CorpusError(
+                f"{path}: its compressed streams inflate to over {cap:,} bytes, the limit "
+                "(a PDF bomb?)"
+            )
+
+
 def read_pdf(
     data: bytes, path: Path, rel: str, limits: config.Limits = config.LIMITS
 ) -> Iterator[Document | Problem]:
@@ -275,6 +321,7 @@ def read_pdf(
     from pdfminer.layout import LAParams, LTTextBox, LTTextLine
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
+    check_pdf_streams(data, path, config.MAX_UNPACKED_BYTES)
     try:
         pages = list(extract_pages(io.BytesIO(data), laparams=LAParams()))
     except (PDFPasswordIncorrect, PDFEncryptionError):
@@ -313,7 +360,7 @@ def read_docx(
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
-            size = inflated_size(package, config.MAX_UNPACKED_BYTES)
+            size = zip_size(package, config.MAX_UNPACKED_BYTES)
         if size > config.MAX_UNPACKED_BYTES:
             raise CorpusError(
                 f"{path}: unpacks to over {config.MAX_UNPACKED_BYTES:,} bytes, the limit "
@@ -328,6 +375,7 @@ def read_docx(
         RuntimeError,  # an encrypted member
         EOFError,
         zlib.error,  # a damaged one
+        SyntaxError,  # its XML: truncated, nested too deep, an entity bomb (lxml's errors)
     ) as exc:
         if isinstance(exc, CorpusError):
             raise
@@ -338,20 +386,6 @@ def read_docx(
     lines = [p.text.strip() for p in word.paragraphs if p.text.strip()]
     title = (word.core_properties.title or "").strip()
     yield document(rel, "\n".join(lines), title)
-
-
-def inflated_size(archive: zipfile.ZipFile, cap: int) -> int:
-    """What ``archive``'s members inflate to, counted by inflating them a
-    chunk at a time (the sizes its headers declare may lie) and stopping
-    past ``cap``."""
-    total = 0
-    for info in archive.infolist():
-        with archive.open(info) as member:
-            while chunk := member.read(1 << 20):
-                total += len(chunk)
-                if total > cap:
-                    return total
-    return total
 
 
 def _csv_rows(raw: str, rel: str, delimiter: str = ",") -> Iterator[tuple[int, dict] | Problem]:

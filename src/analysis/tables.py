@@ -28,24 +28,124 @@ class TableFormat(NamedTuple):
 
 # CSV and XLSX are opened in spreadsheets: their text cells are defused on
 # the way out and restored on the way in (:func:`defuse`, :func:`restore`).
+def read_delimited(path: Path, separator: str | None = None, typed: bool = True) -> pd.DataFrame:
+    """A CSV or TSV as a spreadsheet may have saved it: in any encoding the
+    corpus reader decodes (a byte order mark's, UTF-8, else Windows-1252 or
+    the like, :func:`analysis.readers.decode`), with the separator it used
+    (comma, semicolon, tab or bar, sniffed from its first lines unless
+    given), its cells read as written (no "NA" becomes missing; with
+    ``typed``, a column of numbers is read as numbers). A damaged row is an
+    error naming the file and the line."""
+    import csv
+    import io
+
+    from analysis.errors import CorpusError
+    from analysis.readers import decode
+
+    try:
+        text, _ = decode(path.read_bytes(), path)
+    except CorpusError as exc:
+        raise TableFormatError(f"{exc} (a table must be text)") from None
+    if separator is None:
+        head = "\n".join(text.splitlines()[:20])
+        try:
+            separator = csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
+        except csv.Error:
+            separator = ","
+    try:
+        table = pd.read_csv(
+            io.StringIO(text), sep=separator, keep_default_na=False, na_values=[], dtype=str
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise TableFormatError(f"{path}: not a table this project can read ({exc})") from None
+    return restored(table.apply(_numbers) if typed else table)
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    """A column of numbers (or of True/False) written as text read back as
+    such, as pandas reads a CSV; any other column stays text as written."""
+    if column.empty or (column == "").any():
+        return column
+    if column.isin(["True", "False"]).all():
+        return column == "True"
+    try:
+        return pd.to_numeric(column)
+    except (ValueError, TypeError):
+        return column
+
+
 FORMATS: dict[str, TableFormat] = {
     ".csv": TableFormat(
-        read=lambda path: restored(pd.read_csv(path, keep_default_na=False, na_values=[])),
+        read=read_delimited,
         write=lambda df, tmp: spreadsheet_safe(df).to_csv(tmp, index=False),
+    ),
+    ".tsv": TableFormat(
+        read=lambda path: read_delimited(path, "\t"),
+        write=lambda df, tmp: spreadsheet_safe(df).to_csv(tmp, index=False, sep="\t"),
     ),
     ".parquet": TableFormat(
         read=pd.read_parquet,
         write=lambda df, tmp: df.to_parquet(tmp, index=False),
     ),
     ".xlsx": TableFormat(
-        read=lambda path: restored(pd.read_excel(path, engine="openpyxl")),
+        read=lambda path: read_workbook(path),
         write=lambda df, tmp: spreadsheet_safe(df).to_excel(tmp, index=False, engine="openpyxl"),
     ),
     ".jsonl": TableFormat(
-        read=lambda path: pd.read_json(path, orient="records", lines=True, dtype=False),
+        read=lambda path: read_json_lines(path),
         write=lambda df, tmp: df.to_json(tmp, orient="records", lines=True, force_ascii=False),
     ),
 }
+
+
+# A workbook a project reads (a coding sheet, a metadata table) unpacks to no more.
+MAX_WORKBOOK_BYTES = 50_000_000
+
+
+def read_workbook(path: Path) -> pd.DataFrame:
+    """The first sheet of an .xlsx, its parts' size counted as they inflate
+    first (a small file can hold a huge shared-strings part), its XML read
+    by openpyxl (which uses defusedxml)."""
+    import zipfile
+
+    from analysis.bounded import zip_size
+
+    try:
+        with zipfile.ZipFile(path) as package:
+            size = zip_size(package, MAX_WORKBOOK_BYTES)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+        raise TableFormatError(f"{path}: not an .xlsx workbook ({exc})") from None
+    if size > MAX_WORKBOOK_BYTES:
+        raise TableFormatError(
+            f"{path}: unpacks to over {MAX_WORKBOOK_BYTES:,} bytes, the limit (a zip bomb?)"
+        )
+    try:
+        return restored(pd.read_excel(path, engine="openpyxl"))
+    except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile) as exc:
+        raise TableFormatError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+
+
+def read_json_lines(path: Path) -> pd.DataFrame:
+    """A JSON Lines table, one record a line; a line that is no JSON record
+    is an error naming the file and the line."""
+    import json
+
+    rows = []
+    with open(path, encoding="utf-8-sig", errors="strict") as f:
+        try:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as exc:
+                    raise TableFormatError(f"{path}: line {n} is not JSON ({exc})") from None
+                if not isinstance(row, dict):
+                    raise TableFormatError(f"{path}: line {n} is not a record (a JSON object)")
+                rows.append(row)
+        except UnicodeDecodeError as exc:
+            raise TableFormatError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    return pd.DataFrame(rows)
 
 
 def restored(df: pd.DataFrame) -> pd.DataFrame:

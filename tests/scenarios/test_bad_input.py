@@ -596,3 +596,144 @@ def test_a_full_disk_is_a_message_naming_the_file_and_the_last_output_stays(
     assert "previous version is left as it was" in err and "Traceback" not in err
     assert out.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["claims.csv"]  # no temporary file left
+
+
+# ------------------------------------------------------------- round two
+
+
+def test_a_damaged_gold_line_is_named_by_file_and_line(tmp_path, capsys):
+    from analysis.cli import main
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        '{"doc": "a.txt", "sentence": "x", "type": "benefit", "category": "efficacy"}\n'
+        '{"doc": "a.txt", "sentence": "y", "type": \n'
+    )
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "a.txt").write_text("x. y.\n")
+    assert main(["validate", "--gold", str(gold), "--corpus", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert f"{gold}: line 2 is not JSON" in err and "Traceback" not in err
+
+
+def test_training_on_one_article_says_what_is_missing(tmp_path, capsys):
+    from analysis.cli import main
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "a.txt").write_text("Microneedling can cause redness.\n")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        '{"doc": "a.txt", "sentence": "Microneedling can cause redness.", '
+        '"type": "risk", "category": "side_effects"}\n'
+    )
+    args = ["train", str(gold), "--corpus", str(tmp_path / "c"), "--out", str(tmp_path / "m")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "at least two coded articles" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["same", "inside", "above"])
+def test_a_report_folder_cannot_eat_its_corpus(tmp_path, capsys, where):
+    from analysis.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    article = corpus / "deep-dive_x.html"  # named like a page a run would clean up
+    article.write_text("<p>Microneedling can cause redness.</p>")
+    out = {"same": corpus, "inside": corpus / "reports", "above": tmp_path}[where]
+    assert main(["report", "--corpus", str(corpus), "--out", str(out)]) == 2
+    assert "outside the corpus" in capsys.readouterr().err
+    assert article.is_file() and not (corpus / "reports").exists()
+
+
+def test_two_comparisons_with_one_page_name_are_refused(tmp_path, capsys):
+    from analysis.cli import main
+
+    code = main(["report", "--out", str(tmp_path / "r"), "--by", "Kind", "--by", "kind"])
+    assert code == 2 and "would both be compare_kind.html" in capsys.readouterr().err
+
+
+def test_a_pdf_bomb_a_workbook_bomb_and_a_broken_docx_cost_a_problem_row(tmp_path, monkeypatch):
+    """A doubly deflated PDF stream, a workbook whose parts inflate past the
+    cap and a truncated Word file: each a named problem (or error), the
+    rest of the corpus read."""
+    import zipfile
+    import zlib
+
+    from analysis import tables
+    from analysis.errors import TableFormatError
+
+    monkeypatch.setattr(config, "MAX_UNPACKED_BYTES", 5_000_000)
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    stream = zlib.compress(zlib.compress(b"\0" * 40_000_000, 9), 9)  # 40 MB in a few kB
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter [/FlateDecode /FlateDecode] >>\nstream\n" % len(stream)
+        + stream
+        + b"\nendstream",
+    ]
+    pdf = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    (corpus / "bomb.pdf").write_bytes(bytes(pdf))
+    (corpus / "cut.docx").write_bytes(
+        (config.CORPUS / "000_4e9ca5f51fcb84d5.txt").read_bytes()[:10] + b"PK\x03\x04junk"
+    )
+    (corpus / "fine.txt").write_text("Microneedling can cause redness in some people.\n")
+    documents, problems = load_corpus(corpus)
+    assert documents["doc"].tolist() == ["fine.txt"]
+    said = dict(zip(problems["doc"], problems["problem"], strict=True))
+    assert "inflate to over 5,000,000 bytes" in said["bomb.pdf"]
+    assert "not a Word .docx file" in said["cut.docx"]
+    # a coding sheet whose parts inflate past the cap is refused before it is parsed
+    monkeypatch.setattr(tables, "MAX_WORKBOOK_BYTES", 1_000_000)
+    sheet = tmp_path / "sheet.xlsx"
+    with zipfile.ZipFile(sheet, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/sharedStrings.xml", b"<sst>" + b"a" * 5_000_000 + b"</sst>")
+    with pytest.raises(TableFormatError, match="sheet.xlsx: unpacks to over 1,000,000 bytes"):
+        tables.read_table(sheet)
+
+
+def test_a_qdpx_selection_is_a_sentence_never_a_copy_of_its_source(tmp_path, codebook):
+    import zipfile
+
+    from analysis.errors import QdpxError
+    from analysis.validation.qdpx import import_qdpx
+
+    source = "x" * 100_000
+    ns = "urn:QDA-XML:project:1.0"
+    selections = "".join(
+        f'<PlainTextSelection guid="s{i}" startPosition="0" endPosition="{len(source)}">'
+        f'<Coding guid="c{i}"><CodeRef targetGUID="A"/></Coding></PlainTextSelection>'
+        for i in range(50)
+    )
+    project = (
+        f'<?xml version="1.0" encoding="utf-8"?><Project xmlns="{ns}" name="p">'
+        '<CodeBook><Codes><Code guid="A" name="efficacy" isCodable="true"/></Codes></CodeBook>'
+        f'<Sources><TextSource guid="T" name="a.txt" plainTextPath="internal://T.txt">{selections}'
+        "</TextSource></Sources></Project>"
+    )
+    path = tmp_path / "p.qdpx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("project.qde", project)
+        z.writestr("sources/T.txt", source)
+    with pytest.raises(QdpxError, match="spans 100,000 characters; a coded claim is one sentence"):
+        import_qdpx(path, codebook)
+    entity = tmp_path / "e.qdpx"
+    bomb = '<?xml version="1.0"?><!DOCTYPE p [<!ENTITY a "aaaaaaaaaa">]><Project>&a;</Project>'
+    with zipfile.ZipFile(entity, "w") as z:
+        z.writestr("project.qde", bomb)
+    with pytest.raises(QdpxError, match="not a REFI-QDA project"):
+        import_qdpx(entity, codebook)

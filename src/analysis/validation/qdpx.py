@@ -26,12 +26,15 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+import defusedxml.ElementTree as DefusedET
 import pandas as pd
+from defusedxml import DefusedXmlException
 
 from analysis import config
 from analysis.codebook import Codebook
 from analysis.errors import QdpxError
 from analysis.schema import CERTAINTIES, CODING_COLUMNS
+from analysis.segment import MAX_SENTENCE_CHARS
 from analysis.tables import atomic_write
 
 NS = "urn:QDA-XML:project:1.0"
@@ -203,8 +206,8 @@ def import_qdpx(path: str | Path, codebook: Codebook) -> tuple[pd.DataFrame, lis
     path = Path(path)
     try:
         archive = zipfile.ZipFile(path)
-        root = ET.fromstring(_member(archive, "project.qde", path))
-    except (OSError, zipfile.BadZipFile, KeyError, ET.ParseError) as exc:
+        root = DefusedET.fromstring(_member(archive, "project.qde", path))
+    except (OSError, zipfile.BadZipFile, KeyError, ET.ParseError, DefusedXmlException) as exc:
         raise QdpxError(f"{path}: not a REFI-QDA project (.qdpx with project.qde): {exc}") from exc
     names = _names(codebook)
     codes: dict[str, tuple[str, str] | None] = {}
@@ -225,6 +228,12 @@ def import_qdpx(path: str | Path, codebook: Codebook) -> tuple[pd.DataFrame, lis
         text = _source_text(archive, source, path)
         for selection in source.iter(_q("PlainTextSelection")):
             start, end = _positions(selection, path)
+            if end - start > MAX_SENTENCE_CHARS:  # a claim is one sentence, not a source
+                raise QdpxError(
+                    f"{path}: selection {selection.get('guid', '?')!r} spans "
+                    f"{end - start:,} characters; a coded claim is one sentence (at most "
+                    f"{MAX_SENTENCE_CHARS:,})"
+                )
             found: dict[str, list[str]] = {g: [] for g in ("category", *GROUPS)}
             for ref in selection.iter(_q("CodeRef")):
                 mapped = codes.get(ref.get("targetGUID", "").upper())
