@@ -68,9 +68,14 @@ def training(rules):
     )
 
 
+@pytest.fixture(scope="module")
+def cv(training, rules):
+    """The leave-one-site-out cross-validation, run once for the module."""
+    return cross_validate(training, rules)
+
+
 @needs_shared
-def test_cross_validation_leaves_whole_sites_out_and_holds_the_floor(training, rules):
-    cv = cross_validate(training, rules)
+def test_cross_validation_leaves_whole_sites_out_and_holds_the_floor(training, rules, cv):
     folds = cv.folds
     # 34 dev sites and the sample: no site is ever split across train and test
     assert len(folds) == 35
@@ -108,7 +113,7 @@ def test_site_of_groups_a_repository_or_a_host():
 
 def test_shipped_model_is_small_matches_its_manifest_and_the_codebook():
     model = load_model(config.MODEL)
-    blob = config.MODEL.with_suffix(".joblib")
+    blob = config.MODEL.with_suffix(".npz")
     assert blob.stat().st_size < 5_000_000
     manifest = json.loads(config.MODEL.with_suffix(".json").read_text())
     assert model.sha256 == manifest["model_sha256"]
@@ -202,11 +207,11 @@ def test_cue_claims_stand_beside_the_learned_ones(codebook):
 
 
 def test_a_damaged_model_is_refused_naming_the_file(tmp_path, capsys):
-    for suffix in (".joblib", ".json"):
+    for suffix in (".npz", ".json"):
         shutil.copy(config.MODEL.with_suffix(suffix), tmp_path / f"m{suffix}")
-    with open(tmp_path / "m.joblib", "ab") as f:
+    with open(tmp_path / "m.npz", "ab") as f:
         f.write(b"x")
-    with pytest.raises(ModelError, match="m.joblib.*sha256"):
+    with pytest.raises(ModelError, match="m.npz.*sha256"):
         load_model(tmp_path / "m")
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "a.txt").write_text("Microneedling can cause redness.\n")
@@ -214,7 +219,7 @@ def test_a_damaged_model_is_refused_naming_the_file(tmp_path, capsys):
     assert code == 0  # the shipped model
     args = ["extract", str(tmp_path / "c"), "--out", str(tmp_path / "x.csv")]
     assert main([*args, "--model", str(tmp_path / "m")]) == 2
-    assert "m.joblib" in capsys.readouterr().err
+    assert "m.npz" in capsys.readouterr().err
     assert main([*args, "--model", str(tmp_path / "missing")]) == 2
     assert "no model here" in capsys.readouterr().err
 
@@ -339,3 +344,135 @@ def test_negated_study_results_are_negated(codebook, sentence):
     claims = extract(make_documents({"t.txt": sentence}), codebook)
     benefits = claims[claims["type"] == "benefit"]
     assert set(benefits["certainty"]) <= {"negated"}, claims.to_string()
+
+
+def attributions(coding: pd.DataFrame) -> pd.DataFrame:
+    """A codings table as claim rows, one per procedure x condition."""
+    rows = [
+        {
+            "doc": r.doc,
+            "sentence": r.sentence,
+            "type": r.type,
+            "category": r.category,
+            "procedure": p,
+            "condition": c,
+        }
+        for r in coding.itertuples(index=False)
+        for p in r.procedures or ("",)
+        for c in r.conditions or ("",)
+    ]
+    return pd.DataFrame(rows).query("procedure != ''")
+
+
+@needs_shared
+def test_corrected_intervals_cover_the_coders_counts_out_of_fold(training, cv):
+    """The dev sites in two halves: the coder's error measured on one half
+    (its folds' predictions) corrects its out-of-fold counts on the other.
+    The 95 % intervals of the (procedure, type) totals with at least 5
+    coded claims must hold the trained coders' count in 80 % of them."""
+    from analysis.estimates import ALL, ErrorBasis, cell_estimates
+    from analysis.schema import claim_key
+    from analysis.validation.agreement import validation_units
+
+    sites = {d["doc"]: d["site"] for d in training.documents}
+    names = sorted(set(sites.values()))
+    rng = np.random.default_rng(0)
+    found = {"total": [], "cell": []}
+    for _ in range(2):
+        half = set(rng.permutation(names)[: len(names) // 2])
+        for calibrate in (half, set(names) - half):
+            docs = {d for d, s in sites.items() if s in calibrate}
+            gold, pred = training.gold, cv.predictions
+            units, articles = validation_units(
+                gold[gold["doc"].isin(docs)], pred[pred["doc"].isin(docs)], sites
+            )
+            basis = ErrorBasis("half of the sites", "folds", units, articles)
+            target = pred[~pred["doc"].isin(docs)]
+            estimates = cell_estimates(attributions(target), basis)
+            truth = attributions(gold[~gold["doc"].isin(docs)])
+            truth = truth.assign(_claim=claim_key(truth))
+            totals = truth.drop_duplicates(["_claim", "procedure"]).groupby(["procedure", "type"])
+            cells = truth.drop_duplicates(["_claim", "procedure", "condition"]).groupby(
+                ["procedure", "condition", "type"]
+            )
+            for key, n in totals.size().items():
+                row = estimates[
+                    (estimates["procedure"] == key[0])
+                    & (estimates["condition"] == ALL)
+                    & (estimates["type"] == key[1])
+                ]
+                if n >= 5:
+                    found["total"].append(
+                        len(row) > 0 and row["low"].iloc[0] <= n <= row["high"].iloc[0]
+                    )
+            for key, n in cells.size().items():
+                row = estimates[
+                    (estimates["procedure"] == key[0])
+                    & (estimates["condition"] == key[1])
+                    & (estimates["type"] == key[2])
+                ]
+                if n >= 5:
+                    found["cell"].append(
+                        len(row) > 0 and row["low"].iloc[0] <= n <= row["high"].iloc[0]
+                    )
+    coverage = {k: float(np.mean(v)) for k, v in found.items()}
+    print(
+        f"\ncorrected 95 % intervals hold the coders' count: (procedure, type) totals "
+        f"{coverage['total']:.2f} of {len(found['total'])}, (procedure, condition, type) "
+        f"cells {coverage['cell']:.2f} of {len(found['cell'])}"
+    )
+    assert coverage["total"] >= 0.80
+
+
+def test_a_model_file_is_data_and_cannot_run_code(tmp_path):
+    """Loading a model unpickles nothing: an archive holding a pickled object
+    (whose unpickling would write a file) and a pickle passed off as a model
+    are refused, naming the file, and run nothing."""
+    import hashlib
+    import io
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    manifest = json.loads(config.MODEL.with_suffix(".json").read_text())
+    cases = {}
+    buffer = io.BytesIO()
+    np.savez(buffer, weights=np.array([Payload()], dtype=object), bias=np.zeros(1))
+    cases["object_array"] = buffer.getvalue()
+    cases["pickle"] = pickle.dumps(Payload())
+    for name, data in cases.items():
+        (tmp_path / f"{name}.npz").write_bytes(data)
+        (tmp_path / f"{name}.json").write_text(
+            json.dumps({**manifest, "sha256": hashlib.sha256(data).hexdigest()})
+        )
+        with pytest.raises(ModelError, match=f"{name}"):
+            load_model(tmp_path / name)
+    assert not marker.exists()
+    (tmp_path / "notes.json").write_text('{"hello": "world"}')
+    (tmp_path / "notes.npz").write_bytes(b"")
+    with pytest.raises(ModelError, match="notes.json: not a claimscope coder"):
+        load_model(tmp_path / "notes")
+
+
+def test_train_writes_exactly_the_files_it_names(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in USER_ARTICLES.items():
+        (corpus / name).write_text(text)
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        "".join(
+            json.dumps({"doc": d, "sentence": s, "type": t, "category": c}) + "\n"
+            for d, s, t, c in USER_GOLD
+        )
+    )
+    out = tmp_path / "models" / "coder.2024"
+    assert main(["train", str(gold), "--corpus", str(corpus), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    written = sorted(p.name for p in out.parent.iterdir())
+    assert written == ["coder.2024.json", "coder.2024.npz"]
+    assert all(str(out.parent / name) in printed for name in written)

@@ -14,8 +14,10 @@ code, and optionally a sources table naming each article's address (the
   the guidelines' ``score.py``). The threshold is chosen on the folds'
   out-of-fold probabilities; the folds' mean and spread are the estimate;
   each attribution level (:mod:`analysis.coding.attribution`) is measured
-  on the claims the folds found; a learning curve fits each fold on a
-  quarter, a half and all of the other sites;
+  on the claims the folds found; the folds' validation units, article by
+  article, go to the manifest for the reports' error rates and corrected
+  estimates (:mod:`analysis.estimates`); a learning curve fits each fold on
+  a quarter, a half and all of the other sites;
 - the model fitted on everything, with a manifest recording the inputs'
   hashes, the documents learned from (by content hash), the hyperparameters,
   the threshold and the cross-validated figures.
@@ -27,10 +29,9 @@ deterministic solver).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -46,7 +47,13 @@ from analysis.coding.page import read_page
 from analysis.corpus import iter_documents
 from analysis.errors import TrainingError
 from analysis.extract import code_documents
-from analysis.validation.agreement import agreement, align, norm, read_coding
+from analysis.validation.agreement import (
+    agreement,
+    align,
+    norm,
+    read_coding,
+    validation_units,
+)
 
 FORMAT = "2"
 THRESHOLDS = np.round(np.arange(0.20, 0.81, 0.05), 2)
@@ -64,6 +71,7 @@ class Training:
     gold: pd.DataFrame  # the codings table of every gold file (schema.CODING_COLUMNS)
     inputs: list[dict]  # what was read, with hashes, for the manifest
     documents: list[dict]  # doc, sha256 (of the text as read), site
+    warnings: list[str] = field(default_factory=list)  # coding given twice, and which won
 
 
 @dataclass
@@ -75,6 +83,8 @@ class CrossValidation:
     disagreements: pd.DataFrame  # validate's disagreements, out of fold
     pooled_rules: pd.DataFrame  # the scores of the codebook's rules alone, pooled
     attribution: pd.DataFrame  # kind, level, claims, accuracy (out of fold)
+    units: pd.DataFrame  # schema.UNIT_COLUMNS: the folds' validation units, per article
+    articles: pd.DataFrame  # schema.ARTICLE_UNIT_COLUMNS
 
 
 def site_of(url: str) -> str:
@@ -87,14 +97,22 @@ def site_of(url: str) -> str:
 
 
 def read_sites(paths: list[str | Path]) -> dict[str, str]:
-    """doc file name -> site, from tables with ``file`` and ``url`` columns."""
+    """doc file name -> site, from tables with ``file`` and ``url`` columns
+    (read by the project's one table reader: any encoding or separator)."""
+    from analysis.tables import read_delimited
+
     sites: dict[str, str] = {}
     for path in paths:
-        with open(path, newline="", encoding="utf-8") as f:
-            dialect = "excel-tab" if str(path).endswith(".tsv") else "excel"
-            for row in csv.DictReader(f, dialect=dialect):
-                if row.get("file") and row.get("url"):
-                    sites[row["file"]] = site_of(row["url"])
+        path = Path(path)
+        table = read_delimited(path, "\t" if path.suffix.lower() == ".tsv" else None, typed=False)
+        if not {"file", "url"} <= set(table.columns):
+            raise TrainingError(
+                f"{path}: a sources table needs `file` and `url` columns "
+                f"(found: {', '.join(map(str, table.columns[:8]))})"
+            )
+        for file, url in zip(table["file"], table["url"], strict=True):
+            if file and url:
+                sites[str(file)] = site_of(str(url))
     return sites
 
 
@@ -112,6 +130,8 @@ def read_training(
         )
     rules = replace(codebook, model=None)  # features come from the rules alone
     rows, texts, codings, inputs, documents = [], {}, [], [], []
+    coded_by: dict[str, tuple[str, str]] = {}  # text sha256 -> (gold file, doc) coding it
+    warnings: list[str] = []
     for gold_path, corpus in zip(golds, corpora, strict=True):
         gold = read_coding(gold_path)
         codings.append(gold)
@@ -126,6 +146,18 @@ def read_training(
             name = Path(document["doc"]).name
             if name not in by_doc:
                 continue  # an article nobody coded teaches nothing
+            earlier = coded_by.get(document["sha256"])
+            if earlier is not None:
+                # the same article coded twice: the later coding wins, whole
+                warnings.append(
+                    f"{gold_path}: codes {name}, which {earlier[0]} already codes (as "
+                    f"{earlier[1]}); the coding of {Path(gold_path).name} is used, the earlier "
+                    "one is dropped"
+                )
+                rows = [r for r in rows if r["doc"] != earlier[1]]
+                documents = [d for d in documents if d["doc"] != earlier[1]]
+                codings = [c[c["doc"] != earlier[1]] for c in codings[:-1]] + codings[-1:]
+            coded_by[document["sha256"]] = (str(gold_path), name)
             n_docs += 1
             texts[name] = document["text"]
             group = (sites or {}).get(name, f"folder:{Path(corpus).name}")
@@ -159,7 +191,7 @@ def read_training(
         table["group"] = "doc:" + table["doc"]
         documents = [{**d, "site": f"doc:{d['doc']}"} for d in documents]
     gold_all = pd.concat(codings, ignore_index=True)
-    return Training(table, texts, gold_all, inputs, documents)
+    return Training(table, texts, gold_all, inputs, documents, warnings)
 
 
 def labels_of(codebook: Codebook) -> list[str]:
@@ -262,6 +294,11 @@ def cross_validate(
 ) -> CrossValidation:
     """Leave one site out at a time (see the module docstring)."""
     table, labels = training.table, labels_of(codebook)
+    if table["group"].nunique() < 2:
+        raise TrainingError(
+            "cross-validation needs at least two coded articles (or sites) to leave out in "
+            f"turn; the gold files code {table['doc'].nunique()}"
+        )
     coder = coder if coder is not None else new_coder(codebook)
     y = label_matrix(table, labels)
     prob, fitted = out_of_fold(coder, table, y)
@@ -291,6 +328,8 @@ def cross_validate(
     predictions = pd.concat(preds, ignore_index=True)
     pooled = agreement(training.gold, predictions)
     rules_pooled = agreement(training.gold, pd.concat(rules_preds, ignore_index=True))
+    sites = {d["doc"]: d["site"] for d in training.documents}
+    units, articles = validation_units(training.gold, predictions, sites)
     return CrossValidation(
         threshold,
         pd.DataFrame(rows),
@@ -299,6 +338,8 @@ def cross_validate(
         pooled.disagreements,
         rules_pooled.scores,
         attribution_levels(training.gold, predictions),
+        units,
+        articles,
     )
 
 
@@ -458,6 +499,13 @@ def train(
             )
             if curve
             else [],
+        },
+        # What the folds say of the coder, article by article: the error
+        # rates every report states, and corrects its counts with
+        # (analysis.estimates), when the user gives no validation sample.
+        "validation": {
+            "units": cv.units.to_dict("records"),
+            "articles": cv.articles.to_dict("records"),
         },
         "sklearn": _sklearn_version(),
     }

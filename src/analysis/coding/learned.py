@@ -24,15 +24,16 @@ As a component it adds the claims the cues missed: a cue's claim stands
 model's probability; a category the model finds with no claim of the rules
 becomes a claim explained by the terms that weighed most.
 
-On disk a model is two files: ``NAME.joblib`` (the fitted estimator) and
-``NAME.json`` (its manifest: version, hyperparameters, the file's sha256 for
-integrity, the model's content hash (``model_sha256``: vocabularies,
-weights, labels and threshold, the same for the same training inputs
-whatever the pickle's bytes), the training data's hashes, the documents it
-learned from, and the cross-validated figures). The shipped model lives in
-the package (``analysis/models/coder``); ``analysis train`` rebuilds it. A
-model file is a pickle: load only models you trained or got from a source
-you trust, as you would run their code.
+On disk a model is data, never code: ``NAME.json`` (its manifest: version,
+hyperparameters, each step's vocabulary, the arrays' sha256 for integrity,
+the model's content hash (``model_sha256``: vocabularies, weights, labels
+and threshold, the same for the same training inputs), the training data's
+hashes, the documents it learned from, and the cross-validated figures) and
+``NAME.npz`` (the idf weights and the regressions, read with
+``allow_pickle=False``). Loading rebuilds the steps from the representation
+the manifest names, so a model file, wherever it comes from, cannot run
+code; one that is not a model is a named error. The shipped model lives in
+the package (``analysis/models/coder``); ``analysis train`` rebuilds it.
 """
 
 from __future__ import annotations
@@ -132,11 +133,19 @@ class LearnedCoder(ClassifierMixin, BaseEstimator):
         y = np.asarray(y)
         self.labels_ = tuple(self.labels) or tuple(str(j) for j in range(y.shape[1]))
         steps = REPRESENTATIONS[self.representation](self)
-        self.features_ = ColumnTransformer(
+        features = ColumnTransformer(
             [(name, transformer, column) for name, transformer, column, _ in steps],
             transformer_weights={name: weight for name, _, _, weight in steps},
         )
-        x = self.features_.fit_transform(X)
+        try:
+            x = features.fit_transform(X)
+        except ValueError as exc:  # no term occurs twice: nothing to learn words from
+            raise ModelError(
+                f"too little coded text to learn from ({len(X)} sentences: {exc}); "
+                "code more articles"
+            ) from None
+        fitted = {name: transformer for name, transformer, _ in features.transformers_}
+        self.steps_ = [(name, fitted[name], column, weight) for name, _, column, weight in steps]
         regression = LogisticRegression(
             C=self.C,
             class_weight="balanced",
@@ -155,7 +164,7 @@ class LearnedCoder(ClassifierMixin, BaseEstimator):
     def _gather(self) -> None:
         """The fitted regressions as one (features x labels) matrix and a
         bias row, and the feature names: one product decides every label."""
-        self.names_ = feature_names(self.features_)
+        self.names_ = feature_names(self.steps_)
         weights = np.zeros((len(self.names_), len(self.labels_)), dtype=np.float64)
         bias = np.zeros(len(self.labels_), dtype=np.float64)
         for j, estimator in enumerate(self.classify_.estimators_):
@@ -167,30 +176,14 @@ class LearnedCoder(ClassifierMixin, BaseEstimator):
                 bias[j] = np.log(p / (1 - p))
         self.weights_, self.bias_ = weights.astype(np.float32), bias
 
-    def __getstate__(self) -> dict[str, Any]:
-        # On disk the coder is its vectorizers and one weight matrix (in
-        # single precision): the per-label regressions hold the same
-        # numbers in another shape, and the feature names are the
-        # vectorizers'.
-        state = {k: v for k, v in self.__dict__.items() if k not in ("classify_", "names_")}
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        if "features_" in state:
-            self.names_ = feature_names(self.features_)
-
     def transform(self, X: pd.DataFrame) -> Any:  # noqa: N803
-        """The sparse feature matrix of a features table. The fitted
-        vectorizers are called one by one: the column transformer's
-        machinery costs more than the work on a single page."""
+        """The sparse feature matrix of a features table: each fitted
+        vectorizer on its column, weighted, side by side."""
         from scipy import sparse
 
-        weights = self.features_.transformer_weights or {}
         parts = [
-            transformer.transform(X[column]) * weights.get(name, 1.0)
-            for name, transformer, column in self.features_.transformers_
-            if transformer not in ("drop", "passthrough")
+            transformer.transform(X[column]) * weight
+            for _, transformer, column, weight in self.steps_
         ]
         return sparse.hstack(parts, format="csr")
 
@@ -229,7 +222,7 @@ class LearnedCoder(ClassifierMixin, BaseEstimator):
                 [list(self.labels_), round(float(self.threshold), 6), repr(sorted(params.items()))]
             ).encode()
         )
-        for name, transformer, _ in self.features_.transformers_:
+        for name, transformer, _, _ in self.steps_:
             vocabulary = getattr(transformer, "vocabulary_", {})
             h.update(name.encode())
             h.update(json.dumps(sorted((str(k), int(v)) for k, v in vocabulary.items())).encode())
@@ -241,10 +234,12 @@ class LearnedCoder(ClassifierMixin, BaseEstimator):
         return h.hexdigest()
 
 
-def feature_names(features: Any) -> np.ndarray:
-    """The fitted column transformer's feature names, without their step."""
-    names = features.get_feature_names_out()
-    return np.array([n.split("__", 1)[-1] for n in names], dtype=object)
+def feature_names(steps: list[tuple[str, Any, str, float]]) -> np.ndarray:
+    """The feature names of fitted steps, in the order of the matrix."""
+    return np.array(
+        [str(n) for _, transformer, _, _ in steps for n in transformer.get_feature_names_out()],
+        dtype=object,
+    )
 
 
 @dataclass(frozen=True)
@@ -324,74 +319,127 @@ def apply(pages: list[Page], codebook: Codebook) -> list[Page]:
 
 
 # ---------------------------------------------------------------- files
+# A model on disk is data, never code: NAME.json (the manifest, the
+# hyperparameters and each step's vocabulary) and NAME.npz (the idf weights
+# and the regressions, read with allow_pickle=False). The steps themselves
+# are rebuilt from the representation the manifest names.
+FILE_FORMAT = "claimscope-coder/1"
 
 
 def save_model(coder: LearnedCoder, out: str | Path, manifest: dict) -> Model:
-    """Write ``OUT.joblib`` and ``OUT.json``; return the model as loaded."""
-    import joblib
-
+    """Write ``OUT.json`` and ``OUT.npz`` (``OUT`` taken as given: no suffix
+    of its own is replaced); return the model as loaded."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for _, transformer, _ in coder.features_.transformers_:
-        # Pickled as they are, these would change from process to process:
-        # the terms min_df dropped (a set, never used to predict) and the
-        # memory address of the stop list (a cache key of the vectorizer).
-        if hasattr(transformer, "stop_words_"):
-            transformer.stop_words_ = None
-        if hasattr(transformer, "_stop_words_id"):
-            del transformer._stop_words_id
     coder.threshold = round(float(coder.threshold), 4)
+    arrays = {"weights": coder.weights_, "bias": coder.bias_}
+    steps = []
+    for name, transformer, _, _ in coder.steps_:
+        vocabulary = {str(k): int(v) for k, v in transformer.vocabulary_.items()}
+        steps.append({"name": name, "vocabulary": dict(sorted(vocabulary.items()))})
+        if getattr(transformer, "idf_", None) is not None:
+            arrays[f"idf/{name}"] = np.asarray(transformer.idf_, dtype=np.float64)
     buffer = io.BytesIO()
-    joblib.dump(coder, buffer, compress=3)
+    np.savez_compressed(buffer, **arrays)
     data = buffer.getvalue()
+    params = {k: v for k, v in coder.get_params().items() if k != "labels"}
     meta = {
         **manifest,
+        "format": FILE_FORMAT,
         "labels": list(coder.labels_),
         "threshold": coder.threshold,
-        "hyperparameters": {k: v for k, v in coder.get_params().items() if k != "labels"},
+        "hyperparameters": params,
+        "steps": steps,
         "sha256": hashlib.sha256(data).hexdigest(),
         "model_sha256": coder.content_hash(),
     }
-    tmp = out.with_suffix(".joblib.tmp")
+    arrays_path, manifest_path = files_of(out)
+    tmp = arrays_path.with_name(arrays_path.name + ".tmp")
     tmp.write_bytes(data)
-    tmp.replace(out.with_suffix(".joblib"))
-    out.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    tmp.replace(arrays_path)
+    manifest_path.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return load_model(out)
 
 
-def load_model(path: str | Path) -> Model:
-    """The model at ``path`` (with or without its suffix); ModelError if it
-    is missing, damaged or not the file its manifest describes."""
-    import joblib
-
+def files_of(path: str | Path) -> tuple[Path, Path]:
+    """The model's arrays and manifest: ``PATH.npz`` and ``PATH.json`` (a
+    path given with either suffix names the same model)."""
     base = Path(path)
-    if base.suffix in (".joblib", ".json"):
+    if base.suffix in (".npz", ".json"):
         base = base.with_suffix("")
-    blob, manifest_path = base.with_suffix(".joblib"), base.with_suffix(".json")
-    if not blob.is_file() or not manifest_path.is_file():
+    return base.with_name(base.name + ".npz"), base.with_name(base.name + ".json")
+
+
+def load_model(path: str | Path) -> Model:
+    """The model at ``path``; ModelError naming the file if it is missing,
+    damaged, or not a model. Loading runs no code from the files: the
+    manifest is JSON, the arrays are read without pickle."""
+    arrays_path, manifest_path = files_of(path)
+    base = arrays_path.with_suffix("")
+    if not arrays_path.is_file() or not manifest_path.is_file():
         raise ModelError(
-            f"{base}: no model here (expected {blob.name} and {manifest_path.name}; "
+            f"{base}: no model here (expected {arrays_path.name} and {manifest_path.name}; "
             "train one with `analysis train`, or pass --model none for the rules alone)"
         )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except ValueError as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise ModelError(f"{manifest_path}: not a model manifest ({exc})") from exc
-    data = blob.read_bytes()
+    if not isinstance(manifest, dict) or manifest.get("format") != FILE_FORMAT:
+        raise ModelError(
+            f"{manifest_path}: not a claimscope coder of this version (format "
+            f"{manifest.get('format') if isinstance(manifest, dict) else None!r}, expected "
+            f"{FILE_FORMAT!r}): train it again with `analysis train`"
+        )
+    data = arrays_path.read_bytes()
     if hashlib.sha256(data).hexdigest() != manifest.get("sha256"):
         raise ModelError(
-            f"{blob}: its sha256 is not the one {manifest_path.name} records: "
+            f"{arrays_path}: its sha256 is not the one {manifest_path.name} records: "
             "the file is damaged or was replaced; train it again"
         )
-    coder = joblib.load(io.BytesIO(data))
-    if not isinstance(coder, LearnedCoder):
-        raise ModelError(f"{blob}: not a learned coder of this version: train it again")
+    try:
+        coder = _rebuild(manifest, np.load(io.BytesIO(data), allow_pickle=False))
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise ModelError(f"{base}: not a model this version can read ({exc})") from exc
     model = as_model(
         coder, path=str(base), version=str(manifest.get("version", "")), manifest=manifest
     )
     if model.sha256 != manifest.get("model_sha256"):
         raise ModelError(
-            f"{blob}: computes another model than {manifest_path.name} records "
+            f"{arrays_path}: computes another model than {manifest_path.name} records "
             "(model_sha256): train it again"
         )
     return model
+
+
+def _rebuild(manifest: dict, arrays: Any) -> LearnedCoder:
+    """A fitted coder from its manifest and arrays: the representation's
+    steps, each given its vocabulary and idf weights."""
+    from sklearn.feature_extraction import DictVectorizer
+
+    params = dict(manifest["hyperparameters"])
+    coder = LearnedCoder(labels=tuple(manifest["labels"]), **params)
+    if coder.representation not in REPRESENTATIONS:
+        raise ValueError(f"unknown representation {coder.representation!r}")
+    coder.labels_ = tuple(str(label) for label in manifest["labels"])
+    saved = {step["name"]: step for step in manifest["steps"]}
+    steps = []
+    for name, transformer, column, weight in REPRESENTATIONS[coder.representation](coder):
+        vocabulary = {str(k): int(v) for k, v in saved[name]["vocabulary"].items()}
+        transformer.vocabulary_ = vocabulary
+        if isinstance(transformer, DictVectorizer):
+            transformer.feature_names_ = sorted(vocabulary, key=vocabulary.get)
+        if f"idf/{name}" in arrays:
+            transformer.idf_ = np.asarray(arrays[f"idf/{name}"], dtype=np.float64)
+        steps.append((name, transformer, column, weight))
+    coder.steps_ = steps
+    coder.names_ = feature_names(steps)
+    coder.weights_ = np.asarray(arrays["weights"], dtype=np.float32)
+    coder.bias_ = np.asarray(arrays["bias"], dtype=np.float64)
+    coder.classes_ = np.arange(len(coder.labels_))
+    if coder.weights_.shape != (len(coder.names_), len(coder.labels_)):
+        raise ValueError(
+            f"weights of shape {coder.weights_.shape} for {len(coder.names_)} features and "
+            f"{len(coder.labels_)} labels"
+        )
+    return coder
