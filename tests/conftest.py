@@ -74,7 +74,7 @@ def report_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def dev_report_run(tmp_path_factory):
-    """The report batch on the 37 dev articles, read where they lie in
+    """The report batch on the 65 dev articles, read where they lie in
     ../shared (never copied into the project); skipped without them."""
     from analysis.report import build_reports
 
@@ -110,7 +110,29 @@ def malicious_corpus(root: Path) -> Path:
     line = "Microneedling may help reduce eczema, " + "and rosacea, " * 80_000 + "x-" * 10_000
     (root / "backtrack.txt").write_text(line + "\n")
     (root / "passwd.txt").symlink_to("/etc/passwd")
+    # metadata and front matter from outside: group names, titles
+    (root / "metadata.csv").write_text(
+        "doc,kind,title\n"
+        f'"<img src=x onerror={PAYLOAD}>.txt","<img src=x onerror={PAYLOAD}>",'
+        f'"<script>{PAYLOAD}</script>"\n'
+        f'page.html,"[click](javascript:{PAYLOAD})",plain\n'
+    )
+    (root / "front.md").write_text(
+        f'---\nkind: "<svg onload={PAYLOAD}>"\ntitle: "**<b onmouseover={PAYLOAD}>x</b>**"\n---\n'
+        "# Microneedling for rosacea\n\nMicroneedling can cause redness in rosacea.\n"
+    )
     return root
+
+
+def hostile_codebook(root: Path) -> Path:
+    """The codebook with labels a check-codebook accepts and a page must not run."""
+    text = config.CODEBOOK.read_text(encoding="utf-8")
+    text = text.replace("label: Microneedling", f'label: "<img src=x onerror={PAYLOAD}>"', 1)
+    text = text.replace("label: Efficacy", f'label: "<script>{PAYLOAD}</script>"', 1)
+    text = text.replace("label: Rosacea", f'label: "[x](javascript:{PAYLOAD})"', 1)
+    path = root / "codebook.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -120,5 +142,9 @@ def malicious_run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("malicious")
     return build_reports(
-        corpus=malicious_corpus(root / "corpus"), out=root / "reports", min_claims=1
+        corpus=malicious_corpus(root / "corpus"),
+        out=root / "reports",
+        min_claims=1,
+        by=("kind",),
+        codebook=load_codebook(hostile_codebook(root)),
     )

@@ -42,9 +42,9 @@ def test_general_risks_are_never_reported_as_no_risk():
     claims = pd.DataFrame(rows, columns=cols)
     docs = pd.DataFrame({"doc": ["a", "b"], "title": ["A", "B"]})
     text = headline(claims, docs)
-    assert "No risk specific to the condition is stated for ipl for rosacea" in text
+    assert "No risk specific to the condition was detected for ipl for rosacea" in text
     assert "1 general risk claim about ipl" in text
-    assert "No risk is stated for laser for acne" in text
+    assert "No risk claim was detected for laser for acne, neither for the condition" in text
     pair = claims[claims["condition"] == "rosacea"]
     general = claims[(claims["procedure"] == "ipl") & (claims["condition"] == "")]
     prof = document_profile(pair, docs[docs["doc"] == "a"], general).set_index("doc")
@@ -120,7 +120,10 @@ def test_cooccurrence_names_articles_with_benefits_and_no_risk():
     documents = pd.DataFrame({"doc": ["a", "b"], "title": ["A", "B"]})
     table = cooccurrence(document_profile(claims, documents)).set_index("articles making")
     assert table.loc["benefits and risks", "titles"] == "A"
-    assert table.loc["benefits, no risk at all (not even a general one)", "titles"] == "B"
+    assert (
+        table.loc["benefits, no risk detected at all (for no condition, nor in general)", "titles"]
+        == "B"
+    )
 
 
 def test_spreadsheet_exports_open_in_excel_and_run_no_formula(tmp_path):

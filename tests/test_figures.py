@@ -13,7 +13,8 @@ def test_heatmaps_one_trace_per_type_with_buttons():
     assert len(fig.layout.updatemenus[0].buttons) == 3
     benefit = fig.data[0]
     assert list(benefit.y) == ["ipl"] and "rosacea" in benefit.x
-    assert 2 in benefit.z[0] and "articles" in benefit.hovertemplate
+    assert 2 in benefit.z[0] and "customdata[2]" in benefit.hovertemplate
+    assert "articles: 2" in benefit.customdata[0][0][2]
 
 
 def test_category_bars_diverge():

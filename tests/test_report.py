@@ -26,7 +26,8 @@ def test_reports_hold_rendered_plotly_figures_and_no_code(report_run):
     for job in run.jobs.itertuples():
         html = (run.out / job.html).read_text()
         divs = len(re.findall(r'class="plotly-graph-div"', html))
-        expected = 5 if job.name == "overview" else 3  # heatmaps, bars, balance, mix, table
+        # overview: estimates, heatmaps, bars, balance, mix, table
+        expected = 6 if job.name == "overview" else 3
         assert divs == expected, f"{job.html}: {divs} plotly figures"
         assert "Plotly.newPlot" in html
         assert "hl-ipython3" not in html and "figures.heatmaps(" not in html  # no code cells

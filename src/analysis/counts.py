@@ -149,12 +149,19 @@ def other_risk(
 
 
 def document_profile(
-    claims: pd.DataFrame, documents: pd.DataFrame, general: pd.DataFrame | None = None
+    claims: pd.DataFrame,
+    documents: pd.DataFrame,
+    general: pd.DataFrame | None = None,
+    procedure_claims: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per document: claims per type and the DISCERN-style answers.
-    ``general`` are the claims about the same procedure with no particular
-    condition (a deep dive's pair): an article that states a general risk
-    describes risks for every condition."""
+    """One row per document: claims per type and role and the DISCERN-style
+    answers. For a deep dive's pair: ``general`` are the claims about the
+    same procedure with no particular condition, ``procedure_claims`` every
+    claim about the procedure in those articles, under any condition. An
+    article describes risks of the procedure when it makes a harm claim
+    about it at all: for this condition, in general (``general_risk``) or
+    for another condition (``other_risk``); "no risk" is never said of an
+    article that names one."""
     base = documents[["doc", "title"]].copy()
     claims = with_roles(claims)
     counts = count_claims(claims, ["doc", "type"]) if not claims.empty else None
@@ -170,15 +177,23 @@ def document_profile(
         effect = claims[claims["role"].isin(EFFECT_ROLES)]
         share = effect.assign(h=effect["certainty"].eq("hedged")).groupby("doc")["h"].mean()
         base["hedged_share"] = base["doc"].map(share).fillna(0.0)
-    base["general_risk"] = 0
-    if general is not None and not general.empty:
-        general = with_roles(general)
-        risks = general[general["role"] == "harm"]
-        per = risks.assign(_c=claim_key(risks)).groupby("doc")["_c"].nunique()
-        base["general_risk"] = base["doc"].map(per).fillna(0).astype(int)
+
+    def harms_per_doc(table: pd.DataFrame | None) -> pd.Series:
+        if table is None or table.empty:
+            return pd.Series(dtype=int)
+        table = with_roles(table)
+        risks = table[table["role"] == "harm"]
+        return risks.assign(_c=claim_key(risks)).groupby("doc")["_c"].nunique()
+
+    base["general_risk"] = base["doc"].map(harms_per_doc(general)).fillna(0).astype(int)
+    other = None
+    if procedure_claims is not None and not procedure_claims.empty:
+        own = set(claims["condition"]) | {""}
+        other = procedure_claims[~procedure_claims["condition"].isin(own)]
+    base["other_risk"] = base["doc"].map(harms_per_doc(other)).fillna(0).astype(int)
     base = add_role_sums(base, claims)
     base["describes_benefits"] = base["benefits"] > 0
-    base["describes_risks"] = (base["harms"] > 0) | (base["general_risk"] > 0)
+    base["describes_risks"] = (base["harms"] + base["general_risk"] + base["other_risk"]) > 0
     base["mentions_uncertainty"] = base["caveats"] > 0
     return base
 
@@ -208,7 +223,9 @@ def cooccurrence(profile: pd.DataFrame) -> pd.DataFrame:
     their titles. A general risk of the procedure counts as a risk."""
     combos = {
         "benefits and risks": profile["describes_benefits"] & profile["describes_risks"],
-        "benefits, no risk at all (not even a general one)": profile["describes_benefits"]
+        "benefits, no risk detected at all (for no condition, nor in general)": profile[
+            "describes_benefits"
+        ]
         & ~profile["describes_risks"],
         "risks, no benefit": ~profile["describes_benefits"] & profile["describes_risks"],
         "benefits, no uncertainty": profile["describes_benefits"]

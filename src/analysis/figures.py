@@ -28,6 +28,7 @@ import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer
 
 from analysis.counts import balance, count_claims
+from analysis.escape import plot_text
 from analysis.schema import claim_types, types_in, types_of_role
 
 RENDERER = "plotly_mimetype+claimscope_html"
@@ -112,11 +113,17 @@ def show(fig: go.Figure, name: str, images_dir: str = "") -> go.Figure:
     return fig
 
 
-def pretty(value: str, labels: dict[str, str] | None = None) -> str:
-    """How an id is shown: its codebook label when ``labels`` has one."""
+def label(value: str, labels: dict[str, str] | None = None) -> str:
+    """How an id reads: its codebook label when ``labels`` has one (raw text:
+    escape it for the page it goes to, :mod:`analysis.escape`)."""
     if value == "":
         return GENERAL
     return (labels or {}).get(value) or str(value).replace("_", " ")
+
+
+def pretty(value: str, labels: dict[str, str] | None = None) -> str:
+    """How an id is shown in a chart: its label as plotly text (escaped)."""
+    return plot_text(label(value, labels))
 
 
 def codebook_labels(codebook_path: str = "") -> dict[str, str]:
@@ -153,9 +160,12 @@ def heatmaps(
     claims: pd.DataFrame,
     types: tuple[str, ...] | None = None,
     labels: dict[str, str] | None = None,
+    recall: dict[str, float] | None = None,
 ) -> go.Figure:
     """Procedure x condition heatmaps, one per type (default: every type
-    coded), switchable with buttons."""
+    coded), switchable with buttons. A cell with no claim reads "none
+    detected", with the share of such claims the coder finds (``recall``,
+    per type) when it is known: an empty cell is not a proven absence."""
     title = "Claims per procedure and condition"
     if claims.empty:
         return _empty(title)
@@ -177,20 +187,25 @@ def heatmaps(
                 y=[pretty(p, labels) for p in procedures],
                 customdata=[
                     [
-                        [int(n), evidence_filter(type=t, procedures=p, conditions=c)]
-                        for c, n in zip(conditions, row, strict=True)
+                        [
+                            int(n),
+                            evidence_filter(type=t, procedures=p, conditions=c),
+                            f"claims: {int(z)}<br>articles: {int(n)}"
+                            if z
+                            else none_detected(plot_text(t), (recall or {}).get(t)),
+                        ]
+                        for c, n, z in zip(conditions, row, zrow, strict=True)
                     ]
-                    for p, row in zip(procedures, d.values, strict=True)
+                    for p, row, zrow in zip(procedures, d.values, m.values, strict=True)
                 ],
                 text=m.values,
                 texttemplate="%{text}",
                 colorscale=[[0, "#ffffff"], [1, type_colour(t)]],
                 zmin=0,
-                name=t,
+                name=plot_text(t),
                 visible=i == 0,
                 hovertemplate=(
-                    f"<b>{t}</b><br>%{{y}} × %{{x}}<br>claims: %{{z}}"
-                    "<br>articles: %{customdata[0]}<extra></extra>"
+                    f"<b>{plot_text(t)}</b><br>%{{y}} × %{{x}}<br>%{{customdata[2]}}<extra></extra>"
                 ),
             )
         )
@@ -252,10 +267,10 @@ def category_bars(
                     for n, a, c in zip(sub["claims"], sub["articles"], sub["category"], strict=True)
                 ],
                 orientation="h",
-                name=t,
+                name=plot_text(t),
                 marker_color=type_colour(t),
                 hovertemplate=(
-                    f"<b>{t}</b>: %{{y}}<br>claims: %{{customdata[0]}}"
+                    f"<b>{plot_text(t)}</b>: %{{y}}<br>claims: %{{customdata[0]}}"
                     "<br>articles: %{customdata[1]}<extra></extra>"
                 ),
             )
@@ -266,6 +281,68 @@ def category_bars(
         xaxis_title="← risks and caveats · claims · benefits →",
         xaxis_tickformat=",d",
         height=max(360, 30 * len(counts) + 120),
+    )
+    return fig
+
+
+def none_detected(claim_type: str, recall: float | None) -> str:
+    """What an empty cell says: nothing was detected, and how much the coder
+    finds of what is there (an absence it cannot prove)."""
+    if recall is None or recall != recall:
+        return f"none detected (no {claim_type} claim found by the coder)"
+    return (
+        f"none detected: the coder finds about {recall:.0%} of the {claim_type} "
+        "claims trained coders find"
+    )
+
+
+def estimates_chart(
+    estimates: pd.DataFrame,
+    title: str = "Claims per procedure, corrected for the coder's error",
+    labels: dict[str, str] | None = None,
+) -> go.Figure:
+    """Per procedure (all conditions) and type: the estimate corrected for
+    the coder's measured error with its 95 % interval; the observed count on
+    hover (:func:`analysis.estimates.cell_estimates`)."""
+    totals = estimates[estimates["condition"] == "all"] if len(estimates) else estimates
+    if totals.empty:
+        return _empty(title)
+    procedures = sorted(totals["procedure"].unique())
+    fig = go.Figure()
+    for t in [t for t in claim_types(totals) if t in set(totals["type"])]:
+        sub = (
+            totals[totals["type"] == t]
+            .set_index("procedure")
+            .reindex(procedures)
+            .dropna(subset=["estimate"])
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=sub["estimate"],
+                y=[pretty(p, labels) for p in sub.index],
+                mode="markers",
+                name=plot_text(t),
+                marker={"color": type_colour(t), "size": 10},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (sub["high"] - sub["estimate"]).clip(lower=0),
+                    "arrayminus": (sub["estimate"] - sub["low"]).clip(lower=0),
+                    "color": type_colour(t),
+                },
+                customdata=sub[["observed", "low", "high"]].to_numpy(),
+                hovertemplate=(
+                    f"<b>{plot_text(t)}</b>: %{{y}}<br>estimate %{{x:.0f}} "
+                    "(95 % interval %{customdata[1]:.0f} to %{customdata[2]:.0f})"
+                    "<br>observed (found by the coder): %{customdata[0]}<extra></extra>"
+                ),
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title="claims (estimate and 95 % interval)",
+        xaxis_rangemode="tozero",
+        height=max(320, 80 + 40 * len(procedures)),
     )
     return fig
 
@@ -291,11 +368,11 @@ def balance_chart(
                 y=labels,
                 x=bal[t],
                 orientation="h",
-                name=t,
+                name=plot_text(t),
                 marker_color=type_colour(t),
                 customdata=bal[["risk_share", "hedged_share"]].values,
                 hovertemplate=(
-                    f"<b>%{{y}}</b><br>{t} claims: %{{x}}"
+                    f"<b>%{{y}}</b><br>{plot_text(t)} claims: %{{x}}"
                     "<br>risk share: %{customdata[0]:.0%}<br>hedged: %{customdata[1]:.0%}<extra></extra>"
                 ),
             )
@@ -324,7 +401,7 @@ def certainty_mix(claims: pd.DataFrame, title: str = "How firmly claims are made
                 x=types,
                 y=sub["claims"].fillna(0).astype(int),
                 customdata=sub["articles"].fillna(0).astype(int),
-                name=certainty,
+                name=plot_text(certainty),
                 marker_color=colour,
                 hovertemplate=(
                     f"<b>%{{x}}, {certainty}</b><br>claims: %{{y}}"
@@ -351,8 +428,27 @@ def document_table(
         "hedged": (profile["hedged_share"] * 100).round().astype(int).astype(str) + " %",
         "describes benefits?": profile["describes_benefits"].map(yes),
         "describes risks?": [
-            ("yes" if r else "no") + (f" ({g} general)" if g else "")
-            for r, g in zip(profile["describes_risks"], profile["general_risk"], strict=True)
+            ("yes" if r else "none detected")
+            + (
+                " ("
+                + ", ".join(
+                    part
+                    for part in (
+                        f"{g} general" if g else "",
+                        f"{o} for other conditions" if o else "",
+                    )
+                    if part
+                )
+                + ")"
+                if g or o
+                else ""
+            )
+            for r, g, o in zip(
+                profile["describes_risks"],
+                profile["general_risk"],
+                profile.get("other_risk", pd.Series(0, index=profile.index)),
+                strict=True,
+            )
         ],
         "mentions uncertainty?": profile["mentions_uncertainty"].map(yes),
     }
@@ -405,7 +501,7 @@ def group_shares_chart(
                     x=share * 100,
                     y=[names[p] for p in mine.index],
                     mode="markers",
-                    name=f"{by} = {group}",
+                    name=plot_text(f"{by} = {group}"),
                     legendgroup=group,
                     showlegend=col == 1,
                     marker={
@@ -429,7 +525,7 @@ def group_shares_chart(
                             strict=True,
                         )
                     ),
-                    hovertemplate=f"{html.escape(str(group))}: %{{customdata[0]}} of "
+                    hovertemplate=f"{plot_text(group)}: %{{customdata[0]}} of "
                     "%{customdata[1]} articles (%{x:.0f} %)<extra>%{y}</extra>",
                 ),
                 row=1,
@@ -456,7 +552,7 @@ def over_time_chart(table: pd.DataFrame, title: str = "Claims per article over t
                 x=table["period"],
                 y=table[f"{t}_per_article"],
                 mode="lines+markers",
-                name=t,
+                name=plot_text(t),
                 line={"color": type_colour(t)},
                 customdata=table["articles"],
                 hovertemplate="%{x}: %{y:.2f} " + t + " claims per article "

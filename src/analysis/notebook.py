@@ -127,6 +127,38 @@ def load_documents(
     return documents.drop(columns="text")
 
 
+def load_accuracy(
+    accuracy_path: str = "",
+    claims: pd.DataFrame | None = None,
+    documents: pd.DataFrame | None = None,
+    codebook_path: str = "",
+):
+    """What the page says of the coder's error (:class:`analysis.estimates.Accuracy`):
+    the run's (``accuracy.json`` and the tables beside it), or, for a
+    notebook opened by hand, computed from the shipped coder's folds."""
+    import json
+
+    from analysis.estimates import Accuracy, accuracy_of, basis_of_model
+
+    if accuracy_path:
+        path = Path(resolve(accuracy_path))
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        folder = path.parent
+        return Accuracy(
+            basis=str(meta["basis"]),
+            kind=str(meta["kind"]),
+            rates=read_table(folder / "error_rates.csv"),
+            estimates=read_table(folder / "estimates.csv"),
+            shares=read_table(folder / "share_estimates.csv"),
+            in_sample=[str(d) for d in meta.get("in_sample", [])],
+            documents=int(meta.get("documents", 0)),
+        )
+    codebook = load_codebook(resolve(codebook_path) or config.CODEBOOK)
+    claims = claims if claims is not None else load_claims("", codebook_path)
+    documents = documents if documents is not None else load_documents()
+    return accuracy_of(claims, documents, basis_of_model(codebook.model))
+
+
 ALL = "(all)"
 
 
@@ -163,7 +195,7 @@ def explorer(claims: pd.DataFrame, documents: pd.DataFrame, labels: dict[str, st
     def options(column: str) -> list[tuple[str, str]]:
         values = sorted(set(claims[column].astype(str)))
         return [(ALL, ALL)] + [
-            (figures.pretty(v, labels) if v else figures.GENERAL, v) for v in values
+            (figures.label(v, labels) if v else figures.GENERAL, v) for v in values
         ]
 
     pickers = {

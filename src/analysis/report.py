@@ -36,9 +36,10 @@ from analysis.cache import extract_corpus
 from analysis.codebook import Codebook, load_codebook
 from analysis.compare import groups_of
 from analysis.counts import MATRIX_ROWS, count_claims, general_risk, matrix, pairs
-from analysis.errors import ReportError
+from analysis.errors import OutputError, ParameterError, ReportError
+from analysis.estimates import accuracy_of, error_basis
 from analysis.notebook import deep_dive_name, slug
-from analysis.schema import claim_types
+from analysis.schema import claim_types, unique_claims
 from analysis.summary import matrix_export
 from analysis.tables import check_output, write_for_spreadsheets, write_table, write_text
 
@@ -268,6 +269,33 @@ def write_matrices(
         table = matrix_export(matrix(claims, documents, rows), documents, labels)
         for suffix in (".csv", ".xlsx"):
             write_for_spreadsheets(table, data_dir / f"matrix_{rows}{suffix}")
+
+
+def check_apart(corpus: Path, out: Path) -> None:
+    """Refuse a report folder that is the corpus, holds it, or lies inside
+    it: a run cleans its folder of stale pages, and must never touch an
+    article (nor be read as one)."""
+    corpus, out = corpus.resolve(), out.resolve()
+    for folder in (out, work_dir(out)):
+        if folder == corpus or corpus.is_relative_to(folder) or folder.is_relative_to(corpus):
+            raise OutputError(
+                f"--out {out}: the report folder (and its work folder {work_dir(out).name}) "
+                f"must lie outside the corpus {corpus}, and not hold it; give another --out"
+            )
+
+
+def check_pages(by: tuple[str, ...] | list[str]) -> None:
+    """Refuse two comparison columns whose pages would have one name
+    (``Kind`` and ``kind``): one would overwrite the other."""
+    seen: dict[str, str] = {}
+    for column in by:
+        name = f"compare_{slug(column)}"
+        if name in seen and seen[name] != column:
+            raise ParameterError(
+                f"--by {seen[name]!r} and --by {column!r} would both be {name}.html; "
+                "rename one column"
+            )
+        seen[name] = column
 
 
 def remove_stale_pages(out: Path, current: set[str]) -> int:
@@ -529,6 +557,7 @@ def build_reports(
     by: tuple[str, ...] | list[str] = (),
     metadata: str | Path | None = None,
     limits: config.Limits = config.LIMITS,
+    validation: str | Path | None = None,
 ) -> ReportRun:
     """Extract the corpus once (through the per-document cache), run every
     report whose inputs changed in ``jobs`` processes, write index.html.
@@ -537,8 +566,13 @@ def build_reports(
     gets a deep dive when its articles make ``min_claims`` claims about it.
     ``by`` names metadata columns (of the corpus's ``metadata.csv`` or of
     ``metadata``) to compare groups of articles by, a page each. ``limits``
-    bound what reading one document may cost."""
+    bound what reading one document may cost. ``validation`` is a gold file
+    coding some of the corpus's articles: the coder's error rates, which
+    every page states and corrects its counts with, then come from it
+    instead of the coder's own cross-validation folds."""
+    check_apart(Path(corpus), Path(out))
     check_output(Path(out), table=False)
+    check_pages(by)
     with folder_lock(Path(out)):  # one run writes a report folder at a time
         cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
         out, notebooks = Path(out).resolve(), Path(notebooks).resolve()
@@ -548,20 +582,33 @@ def build_reports(
         claims, documents, problems = extract_corpus(
             corpus, cb, cache / "claims", metadata=metadata, limits=limits
         )
+        by = tuple(dict.fromkeys(by))  # a column given twice is one page
         for column in by:
             groups_of(documents, column)  # refuse a column the corpus does not have, before any run
         data_dir = out / "data"
         write_table(claims, data_dir / "claims.parquet")
         write_table(claims, data_dir / "claims.csv")
+        write_table(unique_claims(claims), data_dir / "claims_unique.csv")
         write_table(documents, data_dir / "documents.parquet")
         write_table(problems, data_dir / "problems.csv")
         write_matrices(claims, documents, cb, data_dir)
-        data = {
+        accuracy = accuracy_of(
+            claims, documents, error_basis(cb, claims, str(validation) if validation else None)
+        )
+        write_table(accuracy.estimates, data_dir / "estimates.csv")
+        write_table(accuracy.shares, data_dir / "share_estimates.csv")
+        write_table(accuracy.rates, data_dir / "error_rates.csv")
+        write_text(data_dir / "accuracy.json", json.dumps(accuracy.to_json(), indent=1))
+        data = {  # absolute: the notebooks run in their own folder
             "claims_path": str(data_dir / "claims.parquet"),
             "documents_path": str(data_dir / "documents.parquet"),
             "problems_path": str(data_dir / "problems.csv"),
-            "codebook_path": cb.path,
+            "codebook_path": str(Path(cb.path).resolve()),
+            "accuracy_path": str(data_dir / "accuracy.json"),
         }
+        accuracy_hash = table_hash(
+            accuracy.rates, accuracy.estimates, accuracy.shares
+        ) + json.dumps(accuracy.to_json(), sort_keys=True)
         inputs = Inputs(claims, documents, problems, data, min_claims, tuple(by))
         planned = plan_jobs(inputs)
         stale = remove_stale_pages(out, {job.name for _, job in planned})
@@ -578,7 +625,7 @@ def build_reports(
                 for suffix in (".csv", ".parquet"):  # the full evidence beside the report
                     write_table(subset, data_dir / f"{job.name}.evidence{suffix}")
             subsets[job.name] = subset
-            prints[job.name] = fingerprint(job, notebooks, table_hash(*depends))
+            prints[job.name] = fingerprint(job, notebooks, table_hash(*depends) + accuracy_hash)
             if (
                 previous.get(job.name) != prints[job.name]
                 or not (out / f"{job.name}.html").is_file()
@@ -621,6 +668,8 @@ def build_reports(
             "codebook_sha256": cb.sha256,
             "model_version": cb.model.version if cb.model else "rules",
             "model_sha256": cb.model.sha256 if cb.model else "",
+            "error_rates_from": accuracy.basis,
+            "training_articles_in_corpus": len(accuracy.in_sample),
             "package_version": analysis.__version__,
             "parameters": json.dumps(
                 {
@@ -630,6 +679,7 @@ def build_reports(
                     "jobs": jobs,
                     "by": list(by),
                     "metadata": str(metadata or ""),
+                    "validation": str(validation or ""),
                 }
             ),
             "reports_rerun": f"{len(results)} of {len(planned)}",

@@ -8,7 +8,9 @@ here (the modules that make them document what each column means):
   metadata columns; problems: ``PROBLEM_COLUMNS``;
 - sentences (:mod:`analysis.segment`): ``SENTENCE_COLUMNS``;
 - claims (:mod:`analysis.extract`): ``CLAIM_COLUMNS``, one row per claim x
-  procedure x condition; each claim's ``role`` is its type's (``ROLES``);
+  procedure x condition (an *attribution*: a claim about two conditions is
+  two rows sharing one ``claim_id``; :func:`unique_claims` is one row per
+  claim); each claim's ``role`` is its type's (``ROLES``);
 - codings (:mod:`analysis.validation.agreement`, :mod:`analysis.validation.sample`,
   :mod:`analysis.validation.qdpx`): ``CODING_COLUMNS``, one row per claim with its
   procedures and conditions as tuples: what two coders are compared on;
@@ -58,6 +60,7 @@ SENTENCE_COLUMNS = [
     "lead_in",
 ]
 CLAIM_COLUMNS = [
+    "claim_id",
     "doc",
     "sentence",
     "start",
@@ -81,6 +84,48 @@ CLAIM_COLUMNS = [
 ]
 CODING_COLUMNS = ["doc", "sentence", "type", "category", "certainty", "procedures", "conditions"]
 EVIDENCE_COLUMNS = [*CODING_COLUMNS, "quantity", "cue"]
+# What a validation sample says of the coder, per article (validation.agreement):
+# chart-cell units (claim x procedure x condition) per type and category...
+UNIT_COLUMNS = ["doc", "site", "type", "category", "predicted", "coded", "agreed"]
+# ...and whether an article makes a claim of a type about a procedure.
+ARTICLE_UNIT_COLUMNS = ["doc", "site", "procedure", "type", "predicted", "coded"]
+# Corrected counts (analysis.estimates): condition "all" is a procedure's
+# total over its conditions, "" its claims about no particular condition.
+ESTIMATE_COLUMNS = [
+    "procedure",
+    "condition",
+    "type",
+    "observed",
+    "estimate",
+    "low",
+    "high",
+    "basis",
+]
+# Corrected shares of articles (analysis.estimates).
+SHARE_ESTIMATE_COLUMNS = [
+    "level",
+    "procedure",
+    "condition",
+    "type",
+    "articles",
+    "observed",
+    "estimate",
+    "low",
+    "high",
+    "basis",
+]
+# Error rates of the coder (analysis.estimates): per type, then per category.
+RATE_COLUMNS = [
+    "type",
+    "category",
+    "precision",
+    "recall",
+    "f1",
+    "predicted",
+    "coded",
+    "articles",
+    "basis",
+]
 FETCH_COLUMNS = ["doc", "url", "final_url", "title", "site", "author", "date", "fetched", "status"]
 
 
@@ -136,6 +181,36 @@ def claim_key(claims: pd.DataFrame) -> pd.Series:
         + "\x1f"
         + claims["category"].astype(str).str.strip()
     )
+
+
+def claim_ids(claims: pd.DataFrame) -> pd.Series:
+    """A claim's stable id: the first 16 hex digits of the sha256 of its
+    :func:`claim_key`. The same claim (a sentence repeated word for word in
+    one document, or the same claim coded on another run) has the same id;
+    the rows of its attributions (one per procedure x condition) share it."""
+    import hashlib
+
+    return claim_key(claims).map(
+        lambda key: hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    )
+
+
+def unique_claims(claims: pd.DataFrame) -> pd.DataFrame:
+    """The claims table with one row per claim (``claims_unique``): the
+    columns of its first row, its procedures and conditions joined by "|"
+    (``procedures``, ``conditions``), and no ``procedure``/``condition``.
+    Count claims here, not in the claims table, whose rows are attributions."""
+    if claims.empty:
+        return claims.drop(columns=["procedure", "condition"], errors="ignore").assign(
+            procedures=pd.Series(dtype=str), conditions=pd.Series(dtype=str)
+        )
+    keyed = claims.assign(_id=claim_ids(claims))
+    grouped = keyed.groupby("_id", sort=False)
+    first = grouped.first()
+    first["procedures"] = grouped["procedure"].agg(lambda v: "|".join(sorted({x for x in v if x})))
+    first["conditions"] = grouped["condition"].agg(lambda v: "|".join(sorted({x for x in v if x})))
+    out = first.reset_index(drop=True).drop(columns=["procedure", "condition"])
+    return out
 
 
 def ids(value: object) -> tuple[str, ...]:

@@ -16,12 +16,15 @@ import html
 import pandas as pd
 
 from analysis.counts import balance, count_claims, other_risk, pair_mask
-from analysis.schema import EVIDENCE_COLUMNS, claim_types, fold_claims, types_in
+from analysis.escape import html_text, markdown_text
+from analysis.estimates import Accuracy
+from analysis.schema import EVIDENCE_COLUMNS, claim_types, fold_claims, types_in, types_of_role
 
 
 def _pair(procedure: str, condition: str) -> str:
+    """A pair in words, as Markdown text (ids of a claims file are outside text)."""
     what = condition.replace("_", " ") if condition else "no particular condition"
-    return f"{procedure.replace('_', ' ')} for {what}"
+    return markdown_text(f"{procedure.replace('_', ' ')} for {what}")
 
 
 def _n(count: int, unit: str) -> str:
@@ -29,19 +32,23 @@ def _n(count: int, unit: str) -> str:
 
 
 def headline(
-    claims: pd.DataFrame, documents: pd.DataFrame, general: pd.DataFrame | None = None
+    claims: pd.DataFrame,
+    documents: pd.DataFrame,
+    general: pd.DataFrame | None = None,
+    recall: dict[str, float] | None = None,
 ) -> str:
     """A paragraph (Markdown) that states the main numbers of the claims, in
     the units of :mod:`analysis.counts` (claims and articles). ``general``:
     for one pair, the claims about its procedure with no particular condition,
     so that a pair is never said to have no risk when its articles state
-    general risks of the procedure."""
+    general risks of the procedure. An absence is said as what the coder did
+    not detect, with the share of such claims it finds (``recall`` per type)."""
     n_docs = len(documents)
     if claims.empty:
         return f"The corpus holds {_n(n_docs, 'article')} and no coded claims."
     by_type = count_claims(claims, ["type"]).set_index("type")
     parts = [
-        f"{_n(int(by_type.loc[t, 'claims']), t + ' claim')} in "
+        f"{_n(int(by_type.loc[t, 'claims']), markdown_text(t) + ' claim')} in "
         f"{_n(int(by_type.loc[t, 'articles']), 'article')}"
         for t in claim_types(claims)
         if t in by_type.index
@@ -63,15 +70,23 @@ def headline(
         silent = silent.sort_values("benefits", ascending=False)
         quiet = [r for r in silent.itertuples() if r.general_risk == 0]
         covered = [r for r in silent.itertuples() if r.general_risk > 0]
+        harm = next(iter(types_of_role(claims, "harm")), "risk")
+        found = (recall or {}).get(harm)
+        finds = (
+            f" (the coder finds about {found:.0%} of the risk claims trained coders find)"
+            if found is not None and found == found
+            else ""
+        )
         for r in quiet[:3]:
             docs = claims.loc[pair_mask(claims, r), "doc"]
             n_other = other_risk(claims, r.procedure, r.condition, docs)
             text += (
-                f" No risk is stated for {_pair(r.procedure, r.condition)}, neither for the "
-                "condition nor for the procedure in general, in the articles that discuss it"
+                f" No risk claim was detected for {_pair(r.procedure, r.condition)}, neither "
+                "for the condition nor for the procedure in general, in the articles that "
+                f"discuss it{finds}"
                 + (
-                    f" (they state {_n(n_other, 'risk claim')} about "
-                    f"{r.procedure.replace('_', ' ')} for other conditions)."
+                    f"; they state {_n(n_other, 'risk claim')} about "
+                    f"{markdown_text(r.procedure.replace('_', ' '))} for other conditions."
                     if n_other
                     else "."
                 )
@@ -80,11 +95,116 @@ def headline(
             names = "; ".join(
                 f"{_pair(r.procedure, r.condition)}, whose articles state "
                 f"{_n(int(r.general_risk), 'general risk claim')} about "
-                f"{r.procedure.replace('_', ' ')}"
+                f"{markdown_text(r.procedure.replace('_', ' '))}"
                 for r in covered[:3]
             )
-            text += f" No risk specific to the condition is stated for {names}."
+            text += f" No risk specific to the condition was detected for {names}."
     return text
+
+
+def accuracy_html(accuracy: Accuracy, types: tuple[str, ...] | None = None) -> str:
+    """The box every page shows near its headline: the counts come from an
+    automatic coder, how well it codes (precision and recall per claim type)
+    and where those figures come from; and, when the corpus holds articles
+    the coder was trained on, that its counts on them show fit, not accuracy."""
+    parts = ["<div class='accuracy'><p><b>How far to trust these counts.</b> "]
+    parts.append(
+        "Every count on this page comes from an automatic coder, and a coder makes errors. "
+    )
+    if accuracy.kind:
+        rates = accuracy.rates[accuracy.rates["category"] == ""].set_index("type")
+        said = []
+        for t in types or tuple(rates.index):
+            if t not in rates.index:
+                continue
+            r = rates.loc[t]
+            said.append(
+                f"it finds {_percent(r['recall'])} of the {html.escape(str(t))} claims trained "
+                f"coders find, and {_percent(r['precision'])} of the {html.escape(str(t))} "
+                "claims it reports are theirs"
+            )
+        parts.append(
+            "Measured on "
+            + html_text(accuracy.basis)
+            + ": "
+            + "; ".join(said)
+            + ". The counts are what it found (<i>observed</i>); the estimates corrected "
+            "for these errors, with 95 % intervals that combine the sampling of articles "
+            "and the uncertainty of the error rates, are in "
+            "<a href='data/estimates.csv'>data/estimates.csv</a>. A cell with no claim "
+            "means none was detected, not that none is there.</p>"
+        )
+    else:
+        parts.append(f"Its error was measured on {html.escape(accuracy.basis)}.</p>")
+    if accuracy.in_sample:
+        n = len(accuracy.in_sample)
+        parts.append(
+            "<p class='in-sample'><b>In-sample warning.</b> "
+            f"{_n(n, 'article')} of the {accuracy.documents} of this corpus "
+            f"{'were' if n != 1 else 'was'} among the coder's training articles: on "
+            f"{'them' if n != 1 else 'it'} the coder reproduces its training, so the counts "
+            "show how well it fits them, not how well it codes a new page. The error figures "
+            "above come from the cross-validation folds that left these articles out.</p>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _percent(value: object) -> str:
+    v = float(value)
+    return "an unknown share" if v != v else f"{v:.0%}"
+
+
+def pair_estimates_html(estimates: pd.DataFrame) -> str:
+    """One pair's claims per type: observed and corrected, with the interval."""
+    lines = [
+        f"{html.escape(str(r.type))}: {int(r.observed)} found, about {r.estimate:.0f} "
+        f"corrected for the coder's error (95 % interval {r.low:.0f} to {r.high:.0f})"
+        for r in estimates.itertuples()
+    ]
+    return "<p class='estimates'>" + "; ".join(lines) + ".</p>" if lines else ""
+
+
+def rates_html(rates: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
+    """The coder's precision and recall per type and category, as a table."""
+    if rates.empty:
+        return "<p>The coder's error has not been measured.</p>"
+    frame = pd.DataFrame(
+        {
+            "type": rates["type"],
+            "category": [
+                (labels or {}).get(c, c.replace("_", " ")) if c else "(all)"
+                for c in rates["category"]
+            ],
+            "recall": rates["recall"].map(_percent),
+            "precision": rates["precision"].map(_percent),
+            "F1": rates["f1"].map(lambda v: "" if v != v else f"{v:.2f}"),
+            "coded by trained coders": rates["coded"].astype(int),
+            "found by the coder": rates["predicted"].astype(int),
+        }
+    )
+    return table_html(frame)
+
+
+def estimates_html(estimates: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
+    """Per procedure (all conditions) and type: observed claims, the estimate
+    corrected for the coder's error and its 95 % interval."""
+    totals = estimates[estimates["condition"] == "all"] if len(estimates) else estimates
+    if totals.empty:
+        return "<p>No corrected estimates: the coder's error has not been measured.</p>"
+    frame = pd.DataFrame(
+        {
+            "procedure": [(labels or {}).get(p, p.replace("_", " ")) for p in totals["procedure"]],
+            "type": totals["type"],
+            "observed": totals["observed"].astype(int),
+            "estimate": totals["estimate"].round().astype(int),
+            "95 % interval": [
+                f"{lo:.0f} to {hi:.0f}"
+                for lo, hi in zip(totals["low"], totals["high"], strict=True)
+            ],
+        }
+    )
+    return table_html(frame)
 
 
 def evidence(claims: pd.DataFrame) -> pd.DataFrame:
@@ -168,20 +288,34 @@ def groups_headline(shares: pd.DataFrame, by: str) -> str:
     whole = shares[shares["procedure"] == ""]
     given = whole[whole["group"] != NOT_GIVEN]
     sizes = ", ".join(
-        f"**{g}** ({int(n)})" for g, n in zip(given["group"], given["articles"], strict=True)
+        f"**{markdown_text(g)}** ({int(n)})"
+        for g, n in zip(given["group"], given["articles"], strict=True)
     )
-    text = f"The corpus's {int(whole['articles'].sum())} articles in {len(given)} groups by `{by}`: {sizes}."
+    column = markdown_text(by)
+    text = (
+        f"The corpus's {int(whole['articles'].sum())} articles in {len(given)} groups by "
+        f"*{column}*: {sizes}."
+    )
     missing = whole.loc[whole["group"] == NOT_GIVEN, "articles"].sum()
     if missing:
-        text += f" {int(missing)} articles have no `{by}` and are left out of the tests."
+        text += f" {int(missing)} articles have no *{column}* and are left out of the tests."
     small = given[given["small"].astype(bool)]
     if len(small):
         text += (
             f" Groups of fewer than {config.MIN_GROUP_ARTICLES} articles are small: "
-            + ", ".join(small["group"])
+            + ", ".join(markdown_text(g) for g in small["group"])
             + " (hollow markers; their intervals are wide)."
         )
     return text
+
+
+def pair_title(procedure: str, condition: str, labels: dict[str, str] | None = None) -> str:
+    """A deep dive's heading (Markdown): the pair's codebook labels."""
+    from analysis.figures import label
+
+    return (
+        f"## {markdown_text(label(procedure, labels))} × {markdown_text(label(condition, labels))}"
+    )
 
 
 def findings_html(tests: pd.DataFrame, alpha: float = 0.05) -> str:
@@ -274,6 +408,11 @@ def matrix_export(
         seen[name] = seen.get(name, 0) + 1
         out[name if seen[name] == 1 else f"{name} ({doc})"] = table[doc].astype(int)
     return out
+
+
+def preformatted(text: str) -> str:
+    """Text as it was printed (a terminal's figures), escaped, in <pre>."""
+    return f"<pre>{html_text(text)}</pre>"
 
 
 def cooccurrence_html(table: pd.DataFrame) -> str:

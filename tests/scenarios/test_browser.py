@@ -38,7 +38,7 @@ FIGURES_JS = """
     id: gd.id,
     traces: (gd.data || []).length,
     visible: (gd._fullData || []).filter(t => t.visible === true).length,
-    drawn: gd.querySelectorAll('g.trace.bars, g.hm, g.table').length,
+    drawn: gd.querySelectorAll('g.trace.bars, g.hm, g.table, g.trace.scatter').length,
     svg: gd.querySelectorAll('svg.main-svg').length,
 }))
 """
@@ -95,10 +95,10 @@ def check_report(browser, path: Path, expected_figures: int) -> list[dict]:
 
 def test_every_report_renders_offline(browser, report_run):
     for job in report_run.jobs.itertuples():
-        expected = 5 if job.name == "overview" else 3
+        expected = 6 if job.name == "overview" else 3
         figures = check_report(browser, report_run.out / job.html, expected)
         if job.name == "overview":
-            assert [f["traces"] for f in figures] == [3, 3, 3, 3, 1]
+            assert [f["traces"] for f in figures] == [3, 3, 3, 3, 3, 1]
 
 
 def test_evidence_table_filters(browser, report_run):
@@ -153,21 +153,32 @@ def test_negative_control_bare_mimetype_renderer_fails(browser, report_run, tmp_
     bare.write_text(json.dumps(nb))
     export_html(bare, tmp_path / "bare.html")
     with pytest.raises(AssertionError):
-        check_report(browser, tmp_path / "bare.html", 5)
+        check_report(browser, tmp_path / "bare.html", 6)
+
+
+CHARTS = {"overview": 6, "compare_kind": 1}
 
 
 def test_no_corpus_payload_runs_in_the_browser(browser, malicious_run):
-    """Every report of the malicious corpus opens with window.__pwned unset,
-    and the payloads show, as text, in the evidence table."""
+    """Every report of the malicious corpus (payloads in its text, file names,
+    metadata, front matter and codebook labels, a comparison by a hostile
+    metadata column) opens with window.__pwned unset, and the payloads show,
+    as text, in the evidence table. None of its articles was a training
+    article: every page names its error source and none warns of fit."""
+    assert "compare_kind" in set(malicious_run.jobs["name"])
     for job in malicious_run.jobs.itertuples():
-        expected = 5 if job.name == "overview" else 3
-        check_report(browser, malicious_run.out / job.html, expected)
+        check_report(browser, malicious_run.out / job.html, CHARTS.get(job.name, 3))
     for name in ["index.html", *malicious_run.jobs["html"]]:
         page, context, outside, errors = open_page(browser, malicious_run.out / name)
         try:
             page.wait_for_timeout(500)
             assert page.evaluate("() => window.__pwned") is None, name
             assert not errors and not outside, (name, errors, outside)
+            text = page.inner_text("body")
+            # articles the coder never saw: the error source, no in-sample warning
+            assert "In-sample warning" not in text, name
+            if name != "index.html":
+                assert "How far to trust these counts" in text, name
             if name == "overview.html":
                 table = page.locator("table.evidence tbody").first
                 table.wait_for(timeout=20_000)
@@ -188,6 +199,28 @@ def test_validation_report_renders_offline(browser, report_run, tmp_path):
     html, error = build_validation_report(gold, pred, None, tmp_path)
     assert not error, error
     check_report(browser, html, 2)
+
+
+def test_a_hostile_gold_file_runs_nothing_on_the_validation_page(browser, report_run, tmp_path):
+    """A gold file's type and category are outside text too."""
+    from analysis.tables import read_table
+    from analysis.validation.agreement import to_coding
+    from analysis.validation.report import build_validation_report
+    from tests.conftest import PAYLOAD
+
+    claims = read_table(report_run.out / "data" / "claims.parquet")
+    gold = to_coding(claims)
+    gold.loc[gold.index[:3], "type"] = f"<img src=x onerror={PAYLOAD}>"
+    gold.loc[gold.index[3:6], "category"] = f"```\n<script>{PAYLOAD}</script>"
+    html, error = build_validation_report(gold, to_coding(claims), None, tmp_path)
+    assert not error, error
+    page, context, outside, errors = open_page(browser, html)
+    try:
+        page.wait_for_timeout(500)
+        assert page.evaluate("() => window.__pwned") is None
+        assert "<img src=x onerror" in page.inner_text("body")  # shown as text
+    finally:
+        context.close()
 
 
 def _evidence_ready(page) -> None:
@@ -211,7 +244,7 @@ def test_a_chart_click_filters_the_evidence_to_its_claims(browser, report_run):
             "() => document.querySelector('.js-plotly-plot[data-click-through]')"
         )
         # a real click on the longest risk bar of the category chart
-        bars = page.locator(".js-plotly-plot").nth(1)
+        bars = page.locator(".js-plotly-plot").nth(2)  # heatmaps, estimates, then the bars
         bar = bars.locator("g.trace.bars").nth(1).locator("path").last
         bar.scroll_into_view_if_needed()
         bar.click(force=True)
@@ -278,7 +311,7 @@ def false_no_risk(run, text: str) -> list[str]:
     claims = read_table(run.out / "data" / "claims.parquet")
     wrong = []
     for (procedure, condition), pair in claims.groupby(["procedure", "condition"]):
-        said = f"No risk is stated for {_pair(procedure, condition)}," in text
+        said = f"No risk claim was detected for {_pair(procedure, condition)}," in text
         if said and condition and general_risk(claims, procedure, pair["doc"]):
             wrong.append(f"{procedure} x {condition}")
     return wrong
@@ -286,10 +319,12 @@ def false_no_risk(run, text: str) -> list[str]:
 
 @pytest.mark.parametrize("which", ["sample", "dev"])
 def test_every_page_of_a_corpus_report_holds_up(browser, request, which):
-    """On the bundled corpus and on the 37 dev articles: every page opens
+    """On the bundled corpus and on the 65 dev articles: every page opens
     offline with every chart drawn, its own title, links to the index and
-    the overview, codebook labels on the charts, no false "no risk"; the
-    folder stays small enough to mail; a matrix cell filters the evidence."""
+    the overview, codebook labels on the charts, no false "no risk", its
+    error source and the in-sample warning (the coder was trained on both
+    corpora); the folder stays small enough to mail; a matrix cell filters
+    the evidence."""
     run = request.getfixturevalue("report_run" if which == "sample" else "dev_report_run")
     budget = {"sample": 15, "dev": 25}[which]
     assert folder_megabytes(run.out) < budget, f"{folder_megabytes(run.out):.1f} MB"
@@ -313,6 +348,10 @@ def test_every_page_of_a_corpus_report_holds_up(browser, request, which):
             assert not [t for t in ticks if "_" in t], job.name  # labels, not ids
             text = page.inner_text("body")
             assert not false_no_risk(run, text), job.name
+            # every page names its error source; both corpora hold training articles
+            assert "How far to trust these counts" in text, job.name
+            assert "leave-one-site-out cross-validation" in text, job.name
+            assert "In-sample warning" in text, job.name
             assert not errors and not outside, (job.name, errors, outside)
         finally:
             context.close()

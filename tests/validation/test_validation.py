@@ -123,12 +123,28 @@ def test_two_coders_disagreements_and_confusion():
 
 
 def test_sample_is_stratified_seeded_and_blind(codebook, sample_claims):
+    """Strata by predicted category and by how sure the coder was, sharing
+    the sample equally; weights that give back the corpus's sizes; the
+    paragraph and heading beside each sentence."""
     documents, claims = sample_claims
     sentences = segment(documents, codebook)
     sheet = draw_sample(sentences, claims, 25, seed=7)
     assert len(sheet) == 25 and sheet["sample_id"].tolist() == list(range(1, 26))
-    assert set(sheet["doc"]) == set(documents["doc"])  # every document is a stratum
     assert (sheet[["type", "category", "certainty"]] == "").all().all()  # coded blind
+    strata = sheet.groupby("stratum").size()
+    assert "none (no claim)" in strata.index and len(strata) > 3
+    # the sentences with no claim are most of the corpus, not of the sample
+    pool = sentences[sentences["kind"].isin(["text", "list_item"])].drop_duplicates(
+        ["doc", "sentence"]
+    )
+    assert strata["none (no claim)"] / len(sheet) < 0.5
+    # each stratum's weights add up to its sentences in the corpus: unbiased totals
+    for _, drawn in sheet.groupby("stratum"):
+        total = drawn["weight"].sum()
+        assert total == pytest.approx(round(total)) and total >= len(drawn)
+    assert len(sheet) < sheet["weight"].sum() <= len(pool)
+    for r in sheet.itertuples():
+        assert r.sentence in r.context  # the paragraph it stands in
     text = documents.set_index("doc")["text"]
     assert all(text[r.doc][r.start : r.end] == r.sentence for r in sheet.itertuples())
     pd.testing.assert_frame_equal(sheet, draw_sample(sentences, claims, 25, seed=7))

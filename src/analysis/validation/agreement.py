@@ -328,3 +328,220 @@ def format_scores(result: Agreement) -> str:
         )
     lines.append(f"{len(result.disagreements)} disagreements")
     return "\n".join(lines)
+
+
+def validation_units(
+    gold: pd.DataFrame, pred: pd.DataFrame, sites: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What a validation sample says of the coder, article by article: the
+    tallies every error rate and corrected estimate is computed from
+    (:mod:`analysis.estimates`), so that they can be resampled by article.
+
+    Returns two tables (``schema.UNIT_COLUMNS``, ``schema.ARTICLE_UNIT_COLUMNS``):
+
+    - per article, type and category, the claims x procedures x conditions
+      (the units a chart cell counts) the coder found (``predicted``), the
+      trained coder found (``coded``) and both found (``agreed``);
+    - per article, procedure and type, whether the coder and the trained
+      coder say the article makes such a claim about the procedure, under
+      any condition (``predicted``, ``coded``: 0 or 1), for every procedure
+      either names in the article.
+    """
+    from analysis.schema import ARTICLE_UNIT_COLUMNS, UNIT_COLUMNS
+
+    g = _keyed(gold)
+    sentences: dict[str, set[str]] = defaultdict(set)
+    for d, s, *_ in g:
+        sentences[d].add(s)
+    p = _aligned(sentences, _keyed(pred))
+
+    def cells(claims: dict[tuple, dict]) -> set[tuple]:
+        return {
+            (d, s, t, c, proc, cond)
+            for (d, s, t, c), v in claims.items()
+            for proc in v["procedures"] or {""}
+            for cond in v["conditions"] or {""}
+        }
+
+    gc, pc = cells(g), cells(p)
+    tallies: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for unit in gc | pc:
+        d, _, t, c, _, _ = unit
+        tally = tallies[(d, t, c)]
+        tally[0] += unit in pc
+        tally[1] += unit in gc
+        tally[2] += unit in gc and unit in pc
+    site = sites or {}
+    rows = [
+        {
+            "doc": d,
+            "site": site.get(d, d),
+            "type": t,
+            "category": c,
+            "predicted": n[0],
+            "coded": n[1],
+            "agreed": n[2],
+        }
+        for (d, t, c), n in sorted(tallies.items())
+    ]
+    makes_g = {(d, proc, t) for (d, _, t, _, proc, _) in gc if proc}
+    makes_p = {(d, proc, t) for (d, _, t, _, proc, _) in pc if proc}
+    types = sorted({k[2] for k in makes_g | makes_p} | set(TYPES))
+    articles = sorted({k[:2] for k in makes_g | makes_p})
+    article_rows = [
+        {
+            "doc": d,
+            "site": site.get(d, d),
+            "procedure": proc,
+            "type": t,
+            "predicted": int((d, proc, t) in makes_p),
+            "coded": int((d, proc, t) in makes_g),
+        }
+        for d, proc in articles
+        for t in types
+    ]
+    return (
+        pd.DataFrame(rows, columns=UNIT_COLUMNS),
+        pd.DataFrame(article_rows, columns=ARTICLE_UNIT_COLUMNS),
+    )
+
+
+METHODS_COLUMNS = ["measure", "level", "value", "low", "high", "documents", "decisions"]
+
+
+def reliability_intervals(
+    gold: pd.DataFrame,
+    pred: pd.DataFrame,
+    units: pd.DataFrame | None = None,
+    n_resamples: int = 999,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The agreement figures a methods section reports, each with a 95 %
+    bootstrap interval (scipy's percentile bootstrap, resampling whole
+    documents: the sentences of one article are not independent):
+    Cohen's kappa and Krippendorff's alpha of the sentence x type and
+    sentence x category decisions, and F1 of detection and of categories
+    overall, per type and per category. ``METHODS_COLUMNS``: ``measure,
+    level, value, low, high, documents, decisions``."""
+    import numpy as np
+    from krippendorff import alpha
+    from scipy.stats import bootstrap
+    from sklearn.metrics import cohen_kappa_score
+
+    g, p = _keyed(gold), _keyed(pred)
+    sentences: dict[str, set[str]] = defaultdict(set)
+    if units is None:
+        for d, s, *_ in g:
+            sentences[d].add(s)
+    else:
+        for d, s in zip(units["doc"], units["sentence"], strict=True):
+            sentences[Path(str(d)).name].add(norm(s))
+        g = {k: v for k, v in g.items() if k[0] in sentences}
+    p = _aligned(sentences, p, drop_unaligned=units is not None)
+    docs = sorted(sentences if units is not None else {k[0] for k in g} | {k[0] for k in p})
+    types = (*TYPES, *sorted({k[2] for k in set(g) | set(p)} - set(TYPES)))
+    categories = sorted({k[2:] for k in g} | {k[2:] for k in p})
+    g3, p3 = {k[:3] for k in g}, {k[:3] for k in p}
+    if units is not None:
+        unit_of = {d: sorted(sentences[d]) for d in docs}
+    else:
+        unit_of = {d: sorted({k[1] for k in set(g) | set(p) if k[0] == d}) for d in docs}
+    # per document: the decision vectors, and the tallies of each F1
+    decisions: dict[str, dict[str, tuple[list[int], list[int]]]] = {}
+    levels = {
+        "sentence x type": ([(t,) for t in types], g3, p3),
+        "sentence x category": (categories, set(g), set(p)),
+    }
+    for d in docs:
+        decisions[d] = {
+            level: (
+                [int((d, s, *lab) in gold_keys) for s in unit_of[d] for lab in labels],
+                [int((d, s, *lab) in pred_keys) for s in unit_of[d] for lab in labels],
+            )
+            for level, (labels, gold_keys, pred_keys) in levels.items()
+        }
+    f1_levels = {"detection": (g3, p3), "category": (set(g), set(p))}
+    f1_levels |= {
+        f"category:{t}": ({k for k in g if k[2] == t}, {k for k in p if k[2] == t}) for t in types
+    }
+    f1_levels |= {
+        f"{t}:{c}": ({k for k in g if k[2:] == (t, c)}, {k for k in p if k[2:] == (t, c)})
+        for t, c in categories
+    }
+    tallies = np.zeros((len(docs), len(f1_levels), 3))
+    index = {d: i for i, d in enumerate(docs)}
+    for j, (gold_keys, pred_keys) in enumerate(f1_levels.values()):
+        for k in gold_keys | pred_keys:
+            if k[0] in index:
+                i = index[k[0]]
+                tallies[i, j] += (k in gold_keys and k in pred_keys, k in pred_keys, k in gold_keys)
+
+    def kappa_alpha(chosen: np.ndarray, level: str) -> tuple[float, float]:
+        a = [x for i in chosen for x in decisions[docs[i]][level][0]]
+        b = [x for i in chosen for x in decisions[docs[i]][level][1]]
+        if len(set(a) | set(b)) < 2:
+            return float("nan"), float("nan")
+        return (
+            float(cohen_kappa_score(a, b)),
+            float(alpha(reliability_data=[a, b], level_of_measurement="nominal")),
+        )
+
+    def f1s(chosen: np.ndarray) -> np.ndarray:
+        t = tallies[chosen].sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(t[:, 1] + t[:, 2] > 0, 2 * t[:, 0] / (t[:, 1] + t[:, 2]), np.nan)
+
+    def statistic(chosen: np.ndarray) -> np.ndarray:
+        chosen = np.asarray(chosen, dtype=int)
+        out = []
+        for level in levels:
+            out += list(kappa_alpha(chosen, level))
+        return np.array([*out, *f1s(chosen)])
+
+    whole = statistic(np.arange(len(docs)))
+    names = [(m, level) for level in levels for m in ("cohen_kappa", "krippendorff_alpha")]
+    names += [("f1", level) for level in f1_levels]
+    if len(docs) > 1:
+        ci = bootstrap(
+            (np.arange(len(docs)),),
+            statistic,
+            vectorized=False,
+            n_resamples=n_resamples,
+            method="percentile",
+            random_state=np.random.default_rng(seed),
+        ).confidence_interval
+        low, high = np.asarray(ci.low), np.asarray(ci.high)
+    else:
+        low = high = np.full(len(whole), np.nan)
+    n_decisions = {level: sum(len(decisions[d][level][0]) for d in docs) for level in levels}
+    n_decisions |= {
+        level: int(tallies[:, j, 2].sum()) for j, level in enumerate(f1_levels)
+    }  # F1: the claims the reference coded
+    rows = []
+    for (measure, level), value, lo, hi in zip(names, whole, low, high, strict=True):
+        rows.append(
+            {
+                "measure": measure,
+                "level": level,
+                "value": float(value),
+                "low": float(lo),
+                "high": float(hi),
+                "documents": len(docs),
+                "decisions": n_decisions.get(
+                    level, int(tallies[:, names.index((measure, level)) - 2 * len(levels), 2].sum())
+                ),
+            }
+        )
+    return pd.DataFrame(rows, columns=METHODS_COLUMNS)
+
+
+def format_methods(table: pd.DataFrame) -> str:
+    """The methods table as text: each figure with its 95 % interval."""
+    lines = ["reliability for a methods section (95 % bootstrap intervals over documents):"]
+    for r in table.itertuples():
+        if r.measure != "f1" or ":" not in r.level or r.level.startswith("category:"):
+            lines.append(
+                f"  {r.measure:<19} {r.level:<28} {r.value:.3f} [{r.low:.3f}, {r.high:.3f}] "
+                f"({r.documents} documents, {r.decisions} {'decisions' if r.measure != 'f1' else 'coded claims'})"
+            )
+    return "\n".join(lines)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from analysis.escape import plot_text
 from analysis.figures import _empty, type_colour
 from analysis.schema import claim_types
 
@@ -23,11 +24,12 @@ def confusion_matrix(
         .reindex(index=labels, columns=labels)
         .fillna(0)
     )
+    shown = [plot_text(x) for x in labels]  # categories of a coding file are outside text
     fig = go.Figure(
         go.Heatmap(
             z=grid.values,
-            x=labels,
-            y=labels,
+            x=shown,
+            y=shown,
             colorscale="Blues",
             hovertemplate="gold %{y}<br>predicted %{x}<br>%{z} claims<extra></extra>",
         )
@@ -54,9 +56,9 @@ def category_scores(scores: pd.DataFrame, title: str = "Agreement per category (
         [
             go.Bar(
                 x=f1.loc[kinds == t, "value"],
-                y=f1.loc[kinds == t, "level"].str.split(":").str[1],
+                y=f1.loc[kinds == t, "level"].str.split(":").str[1].map(plot_text),
                 orientation="h",
-                name=t,
+                name=plot_text(t),
                 marker_color=type_colour(t),
                 hovertemplate="%{y}: F1 %{x:.3f}<extra></extra>",
             )

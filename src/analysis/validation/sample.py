@@ -2,13 +2,21 @@
 
 :func:`draw_sample` takes the sentences table (:mod:`analysis.segment`) and
 the claims table and returns the coding sheet: a stratified random sample of
-the sentences that can carry a claim, strata by document, predicted
-procedure and predicted type ("none" for a sentence with no claim), each
-stratum in proportion to its size and at least one sentence where ``n``
-allows. Columns: ``sample_id, doc, start, end, sentence`` and, empty for the
-coder, ``type, category, certainty, procedures, conditions, note``. The
-prediction is not shown: the coder codes blind. A sentence with two claims
-gets a second row (copy the row); a sentence with none keeps ``type`` empty.
+the sentences that can carry a claim. The strata are what the coder
+predicted for a sentence (its first claim's type and category, or "none")
+and how sure it was (a claim a cue stated, one the learned coder made with
+no cue, no claim): the claims it is least sure of are where it errs, so the
+strata share the sample equally (as far as each has sentences), in the
+manner of active learning, and each sentence carries the ``weight`` (its
+stratum's sentences over those drawn) that makes a weighted estimate from
+the sample unbiased for the corpus. Columns: ``sample_id, doc, start, end,
+sentence, context`` (the paragraph the sentence stands in, after its section
+heading, so that "fine lines" can be coded without opening the article),
+``stratum, weight`` and, empty for the coder, ``type, category, certainty,
+procedures, conditions, note``. The prediction is not shown: the coder
+codes blind (the stratum names the prediction: hide that column from the
+coder, or keep it for after). A sentence with two claims gets a second row
+(copy the row); a sentence with none keeps ``type`` empty.
 
 :func:`code_list` is the second sheet: every value the coder may write.
 
@@ -29,24 +37,44 @@ from analysis.schema import CERTAINTIES, CODING_COLUMNS
 from analysis.segment import CLAIM_KINDS
 
 CODER_COLUMNS = ["type", "category", "certainty", "procedures", "conditions", "note"]
-SHEET_COLUMNS = ["sample_id", "doc", "start", "end", "sentence", *CODER_COLUMNS]
+SHEET_COLUMNS = [
+    "sample_id",
+    "doc",
+    "start",
+    "end",
+    "sentence",
+    "context",
+    "stratum",
+    "weight",
+    *CODER_COLUMNS,
+]
 
 
 def _allocate(sizes: pd.Series, n: int) -> pd.Series:
-    """Sentences to draw per stratum: proportional, largest remainders, at
-    least one per stratum while ``n`` allows, never more than the stratum."""
+    """Sentences to draw per stratum: an equal share each, a stratum with
+    fewer sentences giving its rest to the others, never more than a stratum
+    holds."""
     n = min(n, int(sizes.sum()))
-    base = (sizes * n / sizes.sum()).clip(lower=1 if n >= len(sizes) else 0)
-    take = base.astype(int).clip(upper=sizes)
-    remainder = (base - take).sort_values(ascending=False)
-    for stratum in remainder.index:
-        if take.sum() >= n:
-            break
-        if take[stratum] < sizes[stratum]:
-            take[stratum] += 1
-    while take.sum() > n:  # the minimum of one overshot: trim the largest
-        take[take.idxmax()] -= 1
+    take = pd.Series(0, index=sizes.index)
+    while take.sum() < n:
+        open_ = take < sizes
+        share = max(1, (n - int(take.sum())) // int(open_.sum()))
+        for stratum in sizes.index[open_.to_numpy()]:
+            if take.sum() >= n:
+                break
+            take[stratum] = min(int(sizes[stratum]), int(take[stratum]) + share)
     return take
+
+
+def _context(sentences: pd.DataFrame) -> pd.Series:
+    """Each sentence's paragraph (its line) after its section heading."""
+    key = sentences["doc"].astype(str) + "\x1f"
+    line_text = sentences.groupby([sentences["doc"], sentences["line"]])["sentence"].transform(
+        " ".join
+    )
+    by_sid = dict(zip(key + sentences["sid"].astype(str), sentences["sentence"], strict=True))
+    heading = (key + sentences["section"].astype(str)).map(by_sid).fillna("")
+    return (heading.where(heading == "", "[" + heading + "] ") + line_text).str.slice(0, 2000)
 
 
 def draw_sample(
@@ -55,25 +83,33 @@ def draw_sample(
     """The coding sheet of ``n`` sentences (see the module docstring)."""
     if n < 1:
         raise ParameterError(f"--n must be at least 1 (sentences to draw), got {n}")
+    sentences = sentences.assign(context=_context(sentences))
     pool = sentences[sentences["kind"].isin(CLAIM_KINDS)].copy()
     pool = pool.drop_duplicates(["doc", "sentence"])
-    first = claims.sort_values(["doc", "start", "type"]).drop_duplicates(["doc", "start"])
-    predicted = first.set_index(["doc", "start"])[["procedure", "type"]]
-    pool = pool.join(predicted, on=["doc", "start"])
-    pool["procedure"] = pool["procedure"].fillna("")
-    pool["type"] = pool["type"].fillna("none")
-    strata = ["doc", "procedure", "type"]
-    sizes = pool.groupby(strata).size()
+    first = claims.sort_values(["doc", "start", "type", "category"]).drop_duplicates(
+        ["doc", "start"]
+    )
+    first = first.assign(
+        predicted=first["type"] + "/" + first["category"],
+        sure=first["cue"].fillna("").astype(str).map(lambda c: "cue" if c else "learned"),
+    )
+    pool = pool.join(first.set_index(["doc", "start"])[["predicted", "sure"]], on=["doc", "start"])
+    pool["stratum"] = (
+        pool["predicted"].fillna("none") + " (" + pool["sure"].fillna("no claim") + ")"
+    )
+    sizes = pool.groupby("stratum").size()
     take = _allocate(sizes, n)
     parts = [
-        group.sample(n=int(take[key]), random_state=seed)
-        for key, group in pool.groupby(strata)
+        group.sample(n=int(take[key]), random_state=seed).assign(
+            weight=float(sizes[key]) / float(take[key])
+        )
+        for key, group in pool.groupby("stratum")
         if take[key] > 0
     ]
     if not parts:
         return pd.DataFrame(columns=SHEET_COLUMNS)
     drawn = pd.concat(parts).sort_values(["doc", "start"]).reset_index(drop=True)
-    sheet = drawn[["doc", "start", "end", "sentence"]].copy()
+    sheet = drawn[["doc", "start", "end", "sentence", "context", "stratum", "weight"]].copy()
     sheet.insert(0, "sample_id", range(1, len(sheet) + 1))
     for column in CODER_COLUMNS:
         sheet[column] = ""
