@@ -168,3 +168,81 @@ def test_the_dev_articles_sources_as_real_metadata(tmp_path):
     tests = compare_groups(shares)
     assert {"Fisher's exact test"} <= set(tests["test"])
     assert tests["finding"].str.contains("95 % CI").all()
+
+
+# ------------------------------------------- per category, and group models
+
+
+def two_groups(rng_seed: int = 0, n: int = 40, sites: int = 12) -> tuple:
+    """n articles in two groups: group "b" states risks three times as often
+    per word, every article states benefits; words vary; sites cross groups."""
+    import numpy as np
+
+    rng = np.random.default_rng(rng_seed)
+    rows, docs = [], []
+    for i in range(n):
+        group = "a" if i % 2 else "b"
+        words = int(rng.integers(300, 3000))
+        rate = 0.002 if group == "a" else 0.006
+        risks = int(rng.negative_binomial(2, 2 / (2 + rate * words)))
+        doc = f"d{i}"
+        docs.append({"doc": doc, "kind": group, "words": words, "site": f"s{i % sites}"})
+        rows.append(claim(doc, "benefit", n=0))
+        rows += [claim(doc, "risk", n=k) for k in range(risks)]
+        if i % 3 == 0:
+            infection = claim(doc, "risk", n=99)
+            infection["category"] = "infection"
+            rows.append(infection)
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS), pd.DataFrame(docs)
+
+
+def test_category_shares_per_group_with_a_difference_and_its_interval():
+    from analysis.compare import category_shares
+
+    claims, docs = two_groups()
+    table = category_shares(claims, docs, "kind")
+    assert set(table.groupby(["type", "category"]).size()) == {2}  # a row per group
+    infection = table[table["category"] == "infection"].set_index("group")
+    a, b = infection.loc["a"], infection.loc["b"]
+    assert a["making"] == sum(1 for i in range(40) if i % 2 and i % 3 == 0)
+    assert a["share"] == a["making"] / 20 and a["low"] < a["share"] < a["high"]
+    assert a["per_1000_words"] == pytest.approx(1000 * a["claims"] / a["words"])
+    assert a["words"] == docs.loc[docs["kind"] == "a", "words"].sum()
+    expected = fisher_exact([[a["making"], 20 - a["making"]], [b["making"], 20 - b["making"]]])
+    assert a["p_value"] == pytest.approx(expected.pvalue)
+    assert a["effect"] == pytest.approx(100 * (a["share"] - b["share"]))
+    assert a["effect_low"] <= a["effect"] <= a["effect_high"]
+    # every article makes benefit claims: nothing to test, said so
+    assert table.loc[table["category"] == "efficacy", "test"].eq("none").all()
+
+
+def test_group_models_find_a_rate_difference_per_word_and_say_how():
+    from analysis.regression import article_outcomes, group_models
+
+    claims, docs = two_groups(n=80)
+    outcomes = article_outcomes(claims, docs, "kind", ("words",))
+    models = group_models(outcomes, "kind", ("words",))
+    risk = models[(models["outcome"] == "risk claims (per word)")].set_index("term")
+    group = risk.loc["kind: b (vs a)"]
+    assert group["estimate_name"] == "rate ratio"
+    assert 1 < group["low"] < group["estimate"] < group["high"]  # b states risks more often
+    assert group["model"].startswith("negative binomial")  # the counts are overdispersed
+    assert "cluster-robust errors by site (12 sites)" in group["note"]
+    assert risk.loc["words", "low"] <= 1 <= risk.loc["words", "high"]  # per word: no length effect
+    # every article makes a benefit claim: no logistic model, and why
+    benefit = models[models["outcome"] == "articles making benefit claims"].iloc[0]
+    assert benefit["note"].startswith("not fitted") and math.isnan(benefit["estimate"])
+    assert models["p_adjusted"].dropna().between(0, 1).all()
+
+
+def test_group_models_without_sites_use_robust_errors_and_refuse_unknown_covariates():
+    from analysis.regression import article_outcomes, group_models
+
+    claims, docs = two_groups()
+    outcomes = article_outcomes(claims, docs.drop(columns="site"), "kind")
+    models = group_models(outcomes, "kind")
+    assert models["note"].str.contains("robust \\(HC1\\) errors: no site column").any()
+    with pytest.raises(GroupingError, match="no covariate 'year'.*no date column|no date column"):
+        article_outcomes(claims, docs, "kind", ("year",))
+    with pytest.raises(GroupingError, match="no covariate 'outlet'"):
+        article_outcomes(claims, docs, "kind", ("outlet",))

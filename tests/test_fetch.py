@@ -188,11 +188,21 @@ def test_fetch_then_compare_groups_from_the_command_line(tmp_path, site, capsys)
     )
     assert code == 0
     assert "4 failed" in capsys.readouterr().out
-    code = main(["report", "--corpus", str(corpus), "--out", str(reports), "--by", "kind"])
+    code = main(
+        ["report", "--corpus", str(corpus), "--out", str(reports), "--by", "kind"]
+        + ["--covariates", "words"]
+    )
     assert code == 0
     page = (reports / "compare_kind.html").read_text(encoding="utf-8")
     assert "Fisher&#x27;s exact test" in page or "Fisher's exact test" in page
     assert "95 % CI" in page and "small group" in page
+    # per category and per model, on the page and as CSV ready to paste
+    assert "Per claim category" in page and "Group models" in page
+    categories = read_table(reports / "data" / "compare_kind_categories.csv")
+    assert {"group", "category", "share", "low", "high", "p_adjusted"} <= set(categories.columns)
+    models = read_table(reports / "data" / "compare_kind_models.csv")
+    assert {"outcome", "term", "n", "estimate", "low", "high", "p_value"} <= set(models.columns)
+    assert "words" in set(models["term"]) or models["note"].str.startswith("not fitted").all()
     assert "compare_kind.html" in (reports / "index.html").read_text(encoding="utf-8")
 
 

@@ -265,6 +265,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         metadata=args.metadata or None,
         limits=_limits(args),
         validation=args.validation or None,
+        covariates=args.covariates,
     )
     _print_problems(run.problems, str(Path(args.out) / "data" / "problems.csv"))
     print(f"error rates from {run.provenance['error_rates_from']}")
@@ -326,7 +327,16 @@ def add_report(sub) -> None:
         default=[],
         metavar="COLUMN",
         help="also compare groups of articles by this metadata column (a page per column; "
-        "repeat for more): shares of articles per group with intervals and a test",
+        "repeat for more): shares of articles per group and per claim category with "
+        "intervals and tests, and a regression per outcome (data/compare_COLUMN_*.csv)",
+    )
+    p.add_argument(
+        "--covariates",
+        type=lambda text: [c.strip() for c in text.split(",") if c.strip()],
+        default=[],
+        metavar="COLUMNS",
+        help="comma-separated covariates of the --by regressions beside the group: words, "
+        "year (of an ISO date column) or metadata columns (e.g. words,year)",
     )
     p.add_argument(
         "--validation",

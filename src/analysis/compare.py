@@ -275,3 +275,141 @@ def over_time(
             row[f"{t}_per_article"] = here.loc[here["type"] == t, "_claim"].nunique() / len(docs)
         rows.append(row)
     return pd.DataFrame(rows, columns=["period", "articles"] + [f"{t}_per_article" for t in types])
+
+
+# ------------------------------------------------------- per category
+
+
+CATEGORY_COLUMNS = [
+    "group",
+    "type",
+    "category",
+    "articles",
+    "making",
+    "share",
+    "low",
+    "high",
+    "claims",
+    "words",
+    "per_1000_words",
+    "test",
+    "effect_name",
+    "effect",
+    "effect_low",
+    "effect_high",
+    "odds_ratio",
+    "p_value",
+    "p_adjusted",
+    "small",
+]
+
+
+def category_shares(claims: pd.DataFrame, documents: pd.DataFrame, by: str) -> pd.DataFrame:
+    """One row per claim category and group (``CATEGORY_COLUMNS``): the
+    group's articles, those making a claim of the category (``making``),
+    their share with its 95 % Wilson interval, the category's claims and
+    claims per 1,000 words of the group's articles; and the category's test
+    across the groups (documents with no group value are left out of it):
+    Fisher's exact test for two groups, with the difference in percentage
+    points (first group minus second) and its 95 % Newcombe interval
+    (statsmodels) and the odds ratio; a chi-square test and Cramér's V for
+    more; p-values adjusted over every category (Benjamini-Hochberg)."""
+    from scipy.stats import chi2_contingency, false_discovery_control, fisher_exact
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    group = groups_of(documents, by)
+    words = documents.set_index("doc")["words"] if "words" in documents else None
+    claims = claims[claims["doc"].isin(group.index)]
+    keyed = claims.assign(_claim=claim_key(claims), _group=claims["doc"].map(group))
+    names = sorted(group.unique(), key=lambda g: (g == NOT_GIVEN, g))
+    docs_of = {g: set(group.index[group == g]) for g in names}
+    words_of = {
+        g: int(words.reindex(list(docs_of[g])).fillna(0).sum()) if words is not None else 0
+        for g in names
+    }
+    rows = []
+    pairs = keyed[["type", "category"]].drop_duplicates().sort_values(["type", "category"])
+    for t, c in pairs.itertuples(index=False):
+        mine = keyed[(keyed["type"] == t) & (keyed["category"] == c)]
+        block = []
+        for g in names:
+            here = mine[mine["_group"] == g]
+            n, k = len(docs_of[g]), here["doc"].nunique()
+            low, high = wilson(k, n)
+            n_claims = here["_claim"].nunique()
+            block.append(
+                {
+                    "group": g,
+                    "type": t,
+                    "category": c,
+                    "articles": n,
+                    "making": k,
+                    "share": k / n if n else float("nan"),
+                    "low": low,
+                    "high": high,
+                    "claims": n_claims,
+                    "words": words_of[g],
+                    "per_1000_words": 1000 * n_claims / words_of[g]
+                    if words_of[g]
+                    else float("nan"),
+                    "small": n < config.MIN_GROUP_ARTICLES,
+                }
+            )
+        tested = [r for r in block if r["group"] != NOT_GIVEN and r["articles"]]
+        test = {
+            "test": "none",
+            "effect_name": "",
+            "effect": float("nan"),
+            "effect_low": float("nan"),
+            "effect_high": float("nan"),
+            "odds_ratio": float("nan"),
+            "p_value": float("nan"),
+        }
+        made = sum(r["making"] for r in tested)
+        if len(tested) >= 2 and 0 < made < sum(r["articles"] for r in tested):
+            counts = [[r["making"], r["articles"] - r["making"]] for r in tested]
+            if len(tested) == 2:
+                a, b = tested
+                odds, p = fisher_exact(counts)
+                low, high = confint_proportions_2indep(
+                    a["making"], a["articles"], b["making"], b["articles"], method="newcomb"
+                )
+                test |= {
+                    "test": "Fisher's exact test",
+                    "effect_name": f"difference in percentage points ({a['group']} − {b['group']})",
+                    "effect": 100 * (a["share"] - b["share"]),
+                    "effect_low": 100 * float(low),
+                    "effect_high": 100 * float(high),
+                    "odds_ratio": float(odds),
+                    "p_value": float(p),
+                }
+            else:
+                result = chi2_contingency(counts)
+                n_all = sum(sum(x) for x in counts)
+                test |= {
+                    "test": "chi-square test",
+                    "effect_name": "Cramér's V",
+                    "effect": math.sqrt(result.statistic / n_all),
+                    "p_value": float(result.pvalue),
+                }
+        rows.extend(r | test for r in block)
+    out = pd.DataFrame(rows, columns=CATEGORY_COLUMNS)
+    out["p_adjusted"] = float("nan")
+    firsts = out.drop_duplicates(["type", "category"])
+    firsts = firsts[firsts["p_value"].notna()]
+    if len(firsts):
+        adjusted = pd.Series(
+            false_discovery_control(firsts["p_value"].to_numpy()),
+            index=pd.MultiIndex.from_frame(firsts[["type", "category"]]),
+        )
+        key = pd.MultiIndex.from_frame(out[["type", "category"]])
+        out["p_adjusted"] = adjusted.reindex(key).to_numpy()
+    return out
+
+
+def largest_differences(categories: pd.DataFrame, n: int = 3) -> pd.DataFrame:
+    """The categories whose shares differ most between two groups (one row
+    each: the category's first group row, which carries the test)."""
+    tested = categories[categories["test"] == "Fisher's exact test"]
+    firsts = tested.drop_duplicates(["type", "category"])
+    return firsts.reindex(firsts["effect"].abs().sort_values(ascending=False).index).head(n)

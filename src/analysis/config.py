@@ -116,6 +116,12 @@ KERNEL_ARGS = (
 # Group comparisons (analysis.compare, `analysis report --by COLUMN`): a group
 # of fewer articles than this is flagged as small (shown, never hidden).
 MIN_GROUP_ARTICLES = 5
+# Group models (analysis.regression): errors are clustered by site from this
+# many sites on (fewer clusters give unreliable cluster-robust errors), and
+# a Poisson fit whose Pearson chi-square per residual degree of freedom
+# exceeds OVERDISPERSION gives way to a negative binomial one.
+MIN_CLUSTERS = 10
+OVERDISPERSION = 1.5
 
 # analysis fetch: seconds between two requests to one host, per-request
 # timeout, retries after a time-out or a 429/5xx answer (waiting BACKOFF,

@@ -13,6 +13,7 @@ title      the page title, the first heading line, or the file name
 text       the article text that offsets in the claims table point into
 sha256     hash of ``text``: the document's identity for caches
 source     the file it came from, relative to the corpus root
+words      the number of words of ``text`` (the denominator of claims per 1,000 words)
 ...        metadata columns, when the corpus has any (:mod:`analysis.metadata`)
 =========  ==============================================================
 
@@ -50,6 +51,11 @@ WORDS = re.compile(r"[^\W\d_]{2,}(?:\s+[^\W\d_]{2,}){2,}")  # three words in a r
 # Lone UTF-16 surrogates: in scraped text (half an emoji) and in file names
 # that are not UTF-8 (Python's surrogateescape); no encoder writes them.
 SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def word_count(text: str) -> int:
+    """Words of a text (runs of non-space), counted without a list of them."""
+    return sum(1 for _ in re.finditer(r"\S+", text))
 
 
 def sha256(text: str) -> str:
@@ -256,6 +262,7 @@ def iter_documents(
         for p in normalise_dates(record):
             problem(*p)
         record["sha256"] = sha256(record["text"])
+        record["words"] = word_count(record["text"])
         # copies that differ in line ends or spacing only are one article
         first = seen.setdefault(text_key(record["text"]), record["doc"])
         if first != record["doc"]:

@@ -39,6 +39,7 @@ from analysis.counts import MATRIX_ROWS, count_claims, general_risk, matrix, pai
 from analysis.errors import OutputError, ParameterError, ReportError
 from analysis.estimates import accuracy_of, error_basis
 from analysis.notebook import deep_dive_name, slug
+from analysis.regression import covariate
 from analysis.schema import claim_types, unique_claims
 from analysis.summary import matrix_export
 from analysis.tables import check_output, write_for_spreadsheets, write_table, write_text
@@ -93,6 +94,7 @@ class Inputs:
     data: dict[str, str]  # the notebooks' path parameters
     min_claims: int = config.MIN_DEEP_DIVE_CLAIMS
     by: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,41 @@ def plan_comparisons(inputs: Inputs) -> list[Job]:
             f"compare_{slug(column)}",
             COMPARE,
             f"Articles compared by {column}",
-            {**inputs.data, "by": column},
+            {
+                **inputs.data,
+                "by": column,
+                "covariates": ",".join(inputs.covariates),
+                **comparison_paths(Path(inputs.data["claims_path"]).parent, column),
+            },
         )
         for column in inputs.by
     ]
+
+
+def comparison_paths(data_dir: Path, column: str) -> dict[str, str]:
+    """Where a comparison's tables are written (the notebook's parameters)."""
+    stem = data_dir / f"compare_{slug(column)}"
+    return {"categories_path": f"{stem}_categories.csv", "models_path": f"{stem}_models.csv"}
+
+
+def write_comparisons(
+    claims: pd.DataFrame,
+    documents: pd.DataFrame,
+    by: tuple[str, ...],
+    covariates: tuple[str, ...],
+    data_dir: Path,
+) -> None:
+    """Per column of ``by``: the per-category table
+    (:func:`analysis.compare.category_shares`) and the group models
+    (:func:`analysis.regression.group_models`), as CSV."""
+    from analysis.compare import category_shares
+    from analysis.regression import article_outcomes, group_models
+
+    for column in by:
+        paths = comparison_paths(data_dir, column)
+        write_table(category_shares(claims, documents, column), Path(paths["categories_path"]))
+        outcomes = article_outcomes(claims, documents, column, covariates)
+        write_table(group_models(outcomes, column, covariates), Path(paths["models_path"]))
 
 
 def compare_rows(job: Job, inputs: Inputs) -> tuple[pd.DataFrame, tuple[pd.DataFrame, ...]]:
@@ -558,6 +591,7 @@ def build_reports(
     metadata: str | Path | None = None,
     limits: config.Limits = config.LIMITS,
     validation: str | Path | None = None,
+    covariates: tuple[str, ...] | list[str] = (),
 ) -> ReportRun:
     """Extract the corpus once (through the per-document cache), run every
     report whose inputs changed in ``jobs`` processes, write index.html.
@@ -569,7 +603,9 @@ def build_reports(
     bound what reading one document may cost. ``validation`` is a gold file
     coding some of the corpus's articles: the coder's error rates, which
     every page states and corrects its counts with, then come from it
-    instead of the coder's own cross-validation folds."""
+    instead of the coder's own cross-validation folds. ``covariates``
+    (documents columns, ``words`` or ``year``) enter the comparisons' group
+    models beside the group."""
     check_apart(Path(corpus), Path(out))
     check_output(Path(out), table=False)
     check_pages(by)
@@ -583,8 +619,11 @@ def build_reports(
             corpus, cb, cache / "claims", metadata=metadata, limits=limits
         )
         by = tuple(dict.fromkeys(by))  # a column given twice is one page
+        covariates = tuple(dict.fromkeys(covariates))
         for column in by:
             groups_of(documents, column)  # refuse a column the corpus does not have, before any run
+        for name in covariates if by else ():
+            covariate(documents, name)  # and a covariate
         data_dir = out / "data"
         write_table(claims, data_dir / "claims.parquet")
         write_table(claims, data_dir / "claims.csv")
@@ -609,7 +648,8 @@ def build_reports(
         accuracy_hash = table_hash(
             accuracy.rates, accuracy.estimates, accuracy.shares
         ) + json.dumps(accuracy.to_json(), sort_keys=True)
-        inputs = Inputs(claims, documents, problems, data, min_claims, tuple(by))
+        write_comparisons(claims, documents, by, covariates, data_dir)
+        inputs = Inputs(claims, documents, problems, data, min_claims, tuple(by), covariates)
         planned = plan_jobs(inputs)
         stale = remove_stale_pages(out, {job.name for _, job in planned})
         state_path = cache / "reports.json"
@@ -678,6 +718,7 @@ def build_reports(
                     "images": images,
                     "jobs": jobs,
                     "by": list(by),
+                    "covariates": list(covariates),
                     "metadata": str(metadata or ""),
                     "validation": str(validation or ""),
                 }

@@ -45,7 +45,7 @@ EFFECT_ROLES = ("benefit", "harm")  # the roles of claims about an effect
 # role column (a gold file, a coded sheet, a claims table of an older version).
 DEFAULT_ROLES = {"benefit": "benefit", "risk": "harm", "uncertainty": "caveat"}
 
-DOCUMENT_COLUMNS = ["doc", "title", "text", "sha256", "source"]
+DOCUMENT_COLUMNS = ["doc", "title", "text", "sha256", "source", "words"]
 PROBLEM_COLUMNS = ["doc", "problem", "action"]
 SENTENCE_COLUMNS = [
     "doc",

@@ -488,3 +488,83 @@ def _datatable(frame: pd.DataFrame, css_class: str, widths: list[dict] | None = 
         style="width:100%",
         columnDefs=[{"targets": "_all", "className": "dt-left"}, *(widths or [])],
     )
+
+
+def categories_html(table: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
+    """:func:`analysis.compare.category_shares` as a table ready to paste:
+    per category, each group's articles making it (share, 95 % interval) and
+    claims per 1,000 words, then the difference with its interval and the
+    adjusted p-value."""
+    if table.empty:
+        return "<p>No claims to compare.</p>"
+    table = _numeric(
+        table,
+        ["share", "low", "high", "per_1000_words", "effect", "effect_low", "effect_high"]
+        + ["p_value", "p_adjusted"],
+    )
+    labels = labels or {}
+    rows = []
+    for (t, c), block in table.groupby(["type", "category"], sort=False):
+        row = {"type": t, "category": labels.get(c, c.replace("_", " "))}
+        for r in block.itertuples():
+            row[f"{r.group}: articles"] = (
+                f"{int(r.making)} of {int(r.articles)} ({r.share:.0%}, {r.low:.0%}–{r.high:.0%})"
+            )
+            row[f"{r.group}: per 1,000 words"] = (
+                f"{r.per_1000_words:.2f}" if r.per_1000_words == r.per_1000_words else ""
+            )
+        first = block.iloc[0]
+        if first["test"] == "Fisher's exact test":
+            row["difference (points, 95 % CI)"] = (
+                f"{first['effect']:+.0f} ({first['effect_low']:+.0f} to {first['effect_high']:+.0f})"
+            )
+        elif first["test"] == "chi-square test":
+            row["difference (points, 95 % CI)"] = f"Cramér's V {first['effect']:.2f}"
+        else:
+            row["difference (points, 95 % CI)"] = "nothing to test"
+        row["p"] = f"{first['p_value']:.3g}" if first["p_value"] == first["p_value"] else ""
+        row["adjusted p"] = (
+            f"{first['p_adjusted']:.3g}" if first["p_adjusted"] == first["p_adjusted"] else ""
+        )
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    difference = table["effect_name"].replace("", pd.NA).dropna()
+    head = (
+        f"<p>Difference: the {html.escape(difference.iloc[0])}, with its 95 % Newcombe "
+        "interval; p from Fisher's exact test, adjusted over every category "
+        "(Benjamini-Hochberg).</p>"
+        if len(difference) and table["test"].eq("Fisher's exact test").any()
+        else "<p>p from a chi-square test per category, adjusted over every category "
+        "(Benjamini-Hochberg).</p>"
+    )
+    return head + table_html(frame)
+
+
+def models_html(table: pd.DataFrame) -> str:
+    """:func:`analysis.regression.group_models` as a table ready to paste."""
+    if table.empty:
+        return "<p>Fewer than two groups have articles: no model to fit.</p>"
+    table = _numeric(table, ["estimate", "low", "high", "p_value", "p_adjusted"])
+    frame = pd.DataFrame(
+        {
+            "outcome": table["outcome"],
+            "model": table["model"],
+            "term": table["term"],
+            "n": table["n"].astype(int),
+            "estimate (95 % CI)": [
+                f"{r.estimate_name} {r.estimate:.2f} ({r.low:.2f}–{r.high:.2f})"
+                if r.estimate == r.estimate
+                else "—"
+                for r in table.itertuples()
+            ],
+            "p": [f"{p:.3g}" if p == p else "" for p in table["p_value"]],
+            "adjusted p": [f"{p:.3g}" if p == p else "" for p in table["p_adjusted"]],
+            "note": table["note"],
+        }
+    )
+    return table_html(frame)
+
+
+def _numeric(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Columns of numbers as numbers (a CSV read back gives "" for a missing one)."""
+    return table.assign(**{c: pd.to_numeric(table[c], errors="coerce") for c in columns})
