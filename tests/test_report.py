@@ -104,7 +104,9 @@ def test_images_are_written_as_png_and_svg(tmp_path, monkeypatch):
     written = sorted(p.name for p in folder.iterdir())
     # each layer of the heatmaps is an image of its own, as its button shows it
     for layer in ("benefit", "risk", "uncertainty"):
-        assert f"heatmaps_{layer}.png" in written and f"heatmaps_{layer}.svg" in written
+        assert {f"heatmaps_{layer}{suffix}" for suffix in (".png", ".svg", ".pdf")} <= set(written)
+    assert "heatmaps_risk-share-of-articles.pdf" in written  # a measure is a layer too
+    assert (folder / "category_bars.pdf").read_bytes()[:5] == b"%PDF-"
     assert "category_bars.png" in written
     assert (folder / "heatmaps_risk.png").read_bytes()[:4] == b"\x89PNG"
     risk = (folder / "heatmaps_risk.svg").read_text(encoding="utf-8")

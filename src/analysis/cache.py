@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -70,12 +71,15 @@ def extract_corpus(
     keep_text: bool = False,
     metadata: str | Path | None = None,
     limits: config.Limits = config.LIMITS,
+    each: Callable[[dict], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(claims, documents, problems) of the corpus at ``root`` (or of some of
     its ``files``), through the cache when one is given. The documents table
     leaves out ``text`` unless ``keep_text`` (for the commands that show or
     segment the texts); it carries the corpus's metadata columns (from
-    ``metadata``, default the corpus's ``metadata.csv``). Every command reaches claims through here: one
+    ``metadata``, default the corpus's ``metadata.csv``); ``each`` is called
+    with every document read, text included (the report writes its article
+    pages so, one text at a time). Every command reaches claims through here: one
     reader, one deduplication, one coder and one cache key."""
     folder = Path(cache) / cache_key(codebook) if cache else None
     problems: list[dict[str, str]] = []
@@ -102,6 +106,8 @@ def extract_corpus(
         pending.clear()
 
     for document in iter_documents(root, problems, files, metadata, limits):
+        if each is not None:
+            each(document)
         documents.append({k: v for k, v in document.items() if keep_text or k != "text"})
         pending.append((document, _cached(folder, document)))
         if sum(c is None for _, c in pending) >= BATCH or len(pending) >= 4 * BATCH:

@@ -318,8 +318,9 @@ def add_report(sub) -> None:
         type=whole(1),
         default=config.MIN_DEEP_DIVE_CLAIMS,
         metavar="N",
-        help="a pair gets a deep-dive page when its articles make N claims about it "
-        "(default: %(default)s; the overview shows every pair)",
+        help="a pair gets a deep-dive page, and a bar in the overview's balance chart, when "
+        "its articles make N claims about it (default: %(default)s; the chart says how many "
+        "pairs it leaves out, and the overview's tables list every pair)",
     )
     p.add_argument(
         "--by",

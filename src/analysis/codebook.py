@@ -101,6 +101,7 @@ class Category:
     condition_is_harm: bool = False
     with_condition_becomes: str | None = None
     weak_yields_to: tuple[str, ...] = ()
+    description: str = ""  # the guidelines' definition, with their examples
 
 
 @dataclass(frozen=True)
@@ -381,6 +382,7 @@ def load_codebook(
                     condition_is_harm=bool(cat.get("condition_is_harm", False)),
                     with_condition_becomes=cat.get("with_condition_becomes"),
                     weak_yields_to=tuple(cat.get("weak_yields_to", [])),
+                    description=str(cat.get("description", "")),
                 )
             )
     for category in categories:

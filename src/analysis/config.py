@@ -52,9 +52,36 @@ NOT_TITLES = frozenset(
         "sign in",
         "cart",
         "back",
+        # a site's sections, scraped as a page's title
+        "guide",
+        "guides",
+        "blog",
+        "news",
+        "articles",
+        "resources",
+        "faq",
+        "faqs",
+        "services",
+        "treatments",
+        "about",
+        "about us",
+        "contact",
+        "contact us",
+        "book now",
+        "shop",
     ]
 )
 TITLE_LINES = 6
+# Lines a page's template repeats that are no title either: a date or a
+# byline alone, opening hours, a breadcrumb.
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+TITLE_FURNITURE = (
+    rf"^(posted|published|updated)?\s*(on\s+)?({_MONTH}\s+\d{{1,2}},?\s+\d{{4}}"
+    rf"|\d{{1,2}}\s+{_MONTH}\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}})(\s*(by|\||-|·)\s*.*)?$",
+    r"^(written |posted )?by\s+\S+(\s+\S+)?$",
+    r"\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\b.*\b\d{1,2}(:\d{2})?\s*(am|pm)\b",
+    r"^(home|blog|news|guides?|articles?)\s*(/|>|»|›)",
+)
 # Folders of a corpus deeper than this are not read (and listed as problems).
 MAX_FOLDER_DEPTH = 64
 # A packed file (.docx) that unpacks to more than this is refused (a zip bomb).

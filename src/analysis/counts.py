@@ -37,6 +37,7 @@ from analysis.schema import (
     ROLES,
     claim_key,
     claim_types,
+    document_ids,
     sentence_key,
     types_of_role,
     with_roles,
@@ -163,6 +164,7 @@ def document_profile(
     for another condition (``other_risk``); "no risk" is never said of an
     article that names one."""
     base = documents[["doc", "title"]].copy()
+    base.insert(1, "id", document_ids(documents).reindex(base["doc"]).to_numpy())
     claims = with_roles(claims)
     counts = count_claims(claims, ["doc", "type"]) if not claims.empty else None
     for t in claim_types(claims):

@@ -27,13 +27,76 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer
 
+from analysis import config
 from analysis.counts import balance, count_claims
 from analysis.escape import plot_text
 from analysis.schema import claim_types, types_in, types_of_role
 
 RENDERER = "plotly_mimetype+claimscope_html"
-TYPE_COLOURS = {"benefit": "#1b9e77", "risk": "#d95f02", "uncertainty": "#7570b3"}
-OTHER_TYPE_COLOURS = ("#e6ab02", "#66a61e", "#a6761d", "#666666")
+# Okabe-Ito colours (safe for the common colour-vision deficiencies):
+# benefit bluish green, risk vermilion, uncertainty blue.
+TYPE_COLOURS = {"benefit": "#009E73", "risk": "#D55E00", "uncertainty": "#0072B2"}
+OTHER_TYPE_COLOURS = ("#E69F00", "#CC79A7", "#56B4E9", "#000000")
+FONT = "Helvetica, Arial, sans-serif"
+# Journal sizes: a double-column figure is about 174 mm wide; images are
+# drawn at that width (in CSS pixels, 96 per inch) and PNGs at 3x for print.
+IMAGE_WIDTH = 660
+PNG_SCALE = 3
+CAPTION_ROOM = 150  # px under a plot for its axis labels and title, before the caption
+
+
+def template() -> go.layout.Template:
+    """The project's plotly template, used by every chart (:func:`styled`):
+    white background, light grid, legible sans-serif type, the Okabe-Ito
+    colours in order."""
+    base = pio.templates["plotly_white"]
+    return go.layout.Template(
+        layout=go.Layout(base.layout).update(
+            font={"family": FONT, "size": 13, "color": "#222222"},
+            title={"font": {"size": 16}, "x": 0, "xanchor": "left"},
+            colorway=[*TYPE_COLOURS.values(), *OTHER_TYPE_COLOURS],
+            paper_bgcolor="#ffffff",
+            plot_bgcolor="#ffffff",
+            xaxis={"gridcolor": "#e5e5e5", "linecolor": "#444444", "ticks": "outside"},
+            yaxis={"gridcolor": "#e5e5e5", "linecolor": "#444444", "ticks": "outside"},
+            margin={"t": 70, "l": 10, "r": 10},
+        ),
+        data=base.data,
+    )
+
+
+def styled(fig: go.Figure, caption: str = "") -> go.Figure:
+    """The figure in the project's template, with ``caption`` (what is
+    counted, n, the denominator, the error source) at the foot of the
+    figure, below the axis and its labels."""
+    fig.update_layout(template=template())
+    if caption:
+        lines = _wrap(caption, 150)
+        top = fig.layout.margin.t if fig.layout.margin.t is not None else 70
+        bottom = CAPTION_ROOM + 15 * len(lines)
+        height = (fig.layout.height or 450) + 15 * len(lines) + CAPTION_ROOM // 2
+        plot = max(height - top - bottom, 50)
+        fig.add_annotation(
+            text="<br>".join(plot_text(line) for line in lines),
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=-(bottom - 6) / plot,  # the figure's foot, 6 px above its edge
+            xanchor="left",
+            yanchor="bottom",
+            align="left",
+            showarrow=False,
+            font={"size": 11, "color": "#444444"},
+            name="caption",
+        )
+        fig.update_layout(margin={"b": bottom}, height=height)
+    return fig
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width) or [""]
 
 
 def type_colour(claim_type: str) -> str:
@@ -96,19 +159,25 @@ def use_notebook_renderer() -> None:
     pio.renderers.default = RENDERER
 
 
-def show(fig: go.Figure, name: str, images_dir: str = "") -> go.Figure:
-    """Return ``fig`` for display; with ``images_dir``, also write it there
-    as PNG and SVG (kaleido, system Chromium): ``<name>.png``, or for a
-    chart with layers behind buttons (the heatmaps) one image per layer,
+def show(fig: go.Figure, name: str, images_dir: str = "", caption: str = "") -> go.Figure:
+    """Return ``fig`` for display in the project's template with its
+    ``caption`` (:func:`styled`); with ``images_dir``, also write it there
+    as PNG (3x, for print), SVG and PDF (kaleido, system Chromium) at a
+    journal's double-column width: ``<name>.png``, or for a chart with
+    layers behind buttons (the heatmaps) one image per layer,
     ``<name>_<layer>.png``, each as its button shows it and without buttons."""
+    fig = styled(fig, caption)
     if images_dir:
         folder = Path(images_dir)
         folder.mkdir(parents=True, exist_ok=True)
         for layer, one in layers(fig):
             stem = f"{name}_{re.sub(r'[^a-z0-9]+', '-', layer.lower())}" if layer else name
-            for suffix in (".png", ".svg"):
+            for suffix in (".png", ".svg", ".pdf"):
                 one.write_image(
-                    folder / f"{stem}{suffix}", width=1100, height=one.layout.height or 520
+                    folder / f"{stem}{suffix}",
+                    width=IMAGE_WIDTH,
+                    height=one.layout.height or 520,
+                    scale=PNG_SCALE if suffix == ".png" else 1,
                 )
     return fig
 
@@ -156,6 +225,13 @@ def heatmap(claims: pd.DataFrame, claim_type: str) -> go.Figure:
     return heatmaps(claims, types=(claim_type,))
 
 
+HEATMAP_MEASURES = {
+    "claims": "claims",
+    "per article": "claims per article discussing the pair",
+    "share of articles": "share of the articles discussing the pair that make the claim",
+}
+
+
 def heatmaps(
     claims: pd.DataFrame,
     types: tuple[str, ...] | None = None,
@@ -163,80 +239,109 @@ def heatmaps(
     recall: dict[str, float] | None = None,
 ) -> go.Figure:
     """Procedure x condition heatmaps, one per type (default: every type
-    coded), switchable with buttons. A cell with no claim reads "none
-    detected", with the share of such claims the coder finds (``recall``,
-    per type) when it is known: an empty cell is not a proven absence."""
+    coded) and measure (:data:`HEATMAP_MEASURES`: claims; claims per article
+    discussing the pair; the share of those articles making the claim, so
+    that one long article cannot dominate), switchable in a menu. The
+    first traces are the claims of each type (``trace.name`` the type;
+    ``trace.meta`` names type and measure). A cell with no claim reads
+    "none detected", with the share of such claims the coder finds
+    (``recall``, per type) when it is known: an empty cell is not a proven
+    absence."""
     title = "Claims per procedure and condition"
     if claims.empty:
         return _empty(title)
     types = types or claim_types(claims)
     counts = count_claims(claims, ["procedure", "condition", "type"])
+    discussing = count_claims(claims, ["procedure", "condition"]).pivot_table(
+        index="procedure", columns="condition", values="articles", fill_value=0
+    )
     procedures = sorted(claims["procedure"].unique())
     conditions = sorted(claims["condition"].unique(), key=lambda c: (c == "", c))
+    discussing = discussing.reindex(index=procedures, columns=conditions, fill_value=0)
     fig = go.Figure()
-    for i, t in enumerate(types):
-        sub = counts[counts["type"] == t]
-        m = sub.pivot_table(index="procedure", columns="condition", values="claims", fill_value=0)
-        d = sub.pivot_table(index="procedure", columns="condition", values="articles", fill_value=0)
-        m = m.reindex(index=procedures, columns=conditions, fill_value=0)
-        d = d.reindex(index=procedures, columns=conditions, fill_value=0)
-        fig.add_trace(
-            go.Heatmap(
-                z=m.values,
-                x=[pretty(c, labels) for c in conditions],
-                y=[pretty(p, labels) for p in procedures],
-                customdata=[
-                    [
-                        [
-                            int(n),
-                            evidence_filter(type=t, procedures=p, conditions=c),
-                            f"claims: {int(z)}<br>articles: {int(n)}"
-                            if z
-                            else none_detected(plot_text(t), (recall or {}).get(t)),
-                        ]
-                        for c, n, z in zip(conditions, row, zrow, strict=True)
-                    ]
-                    for p, row, zrow in zip(procedures, d.values, m.values, strict=True)
-                ],
-                text=m.values,
-                texttemplate="%{text}",
-                colorscale=[[0, "#ffffff"], [1, type_colour(t)]],
-                zmin=0,
-                name=plot_text(t),
-                visible=i == 0,
-                hovertemplate=(
-                    f"<b>{plot_text(t)}</b><br>%{{y}} × %{{x}}<br>%{{customdata[2]}}<extra></extra>"
-                ),
+    layers_: list[tuple[str, str]] = []
+    for measure in HEATMAP_MEASURES:
+        for t in types:
+            sub = counts[counts["type"] == t]
+            m = sub.pivot_table(
+                index="procedure", columns="condition", values="claims", fill_value=0
             )
-        )
+            d = sub.pivot_table(
+                index="procedure", columns="condition", values="articles", fill_value=0
+            )
+            m = m.reindex(index=procedures, columns=conditions, fill_value=0)
+            d = d.reindex(index=procedures, columns=conditions, fill_value=0)
+            base = discussing.to_numpy().clip(min=1)
+            z = {
+                "claims": m.to_numpy(),
+                "per article": m.to_numpy() / base,
+                "share of articles": 100 * d.to_numpy() / base,
+            }[measure]
+            shown = {
+                "claims": "%{z:d}",
+                "per article": "%{z:.1f}",
+                "share of articles": "%{z:.0f} %",
+            }[measure]
+            fig.add_trace(
+                go.Heatmap(
+                    z=z,
+                    x=[pretty(c, labels) for c in conditions],
+                    y=[pretty(p, labels) for p in procedures],
+                    customdata=[
+                        [
+                            [
+                                int(n),
+                                evidence_filter(type=t, procedures=p, conditions=c),
+                                f"claims: {int(k)}<br>articles making them: {int(n)}"
+                                f"<br>articles discussing the pair: {int(a)}"
+                                if k
+                                else none_detected(plot_text(t), (recall or {}).get(t)),
+                            ]
+                            for c, n, k, a in zip(conditions, row, krow, arow, strict=True)
+                        ]
+                        for p, row, krow, arow in zip(
+                            procedures, d.values, m.values, discussing.values, strict=True
+                        )
+                    ],
+                    texttemplate=shown,
+                    colorscale=[[0, "#ffffff"], [1, type_colour(t)]],
+                    zmin=0,
+                    name=plot_text(t) if measure == "claims" else plot_text(f"{t}, {measure}"),
+                    meta={"type": t, "measure": measure},
+                    visible=not layers_,
+                    hovertemplate=(
+                        f"<b>{plot_text(t)}</b><br>%{{y}} × %{{x}}<br>%{{customdata[2]}}"
+                        "<extra></extra>"
+                    ),
+                )
+            )
+            layers_.append((t, measure))
     buttons = [
         {
-            "label": t,
+            "label": plot_text(t if measure == "claims" else f"{t}, {measure}"),
             "method": "update",
             "args": [
-                {"visible": [j == i for j in range(len(types))]},
-                {"title.text": f"{title}: {t}"},
+                {"visible": [j == i for j in range(len(layers_))]},
+                {"title.text": plot_text(f"{title}: {t}, {HEATMAP_MEASURES[measure]}")},
             ],
         }
-        for i, t in enumerate(types)
+        for i, (t, measure) in enumerate(layers_)
     ]
     fig.update_layout(
-        title=f"{title}: {types[0]}",
+        title=plot_text(f"{title}: {types[0]}, claims"),
         xaxis_title="condition",
         yaxis_title="procedure",
         updatemenus=[
             {
                 "buttons": buttons,
-                "direction": "right",
-                "type": "buttons",
+                "direction": "down",
+                "type": "dropdown",
                 "x": 1,
                 "xanchor": "right",
                 "y": 1.12,
                 "yanchor": "bottom",
             }
-        ]
-        if len(types) > 1
-        else [],
+        ],
         height=max(320, 80 + 60 * len(procedures)),
     )
     return fig
@@ -351,18 +456,32 @@ def balance_chart(
     claims: pd.DataFrame,
     title: str = "Benefit and risk balance per pair",
     labels: dict[str, str] | None = None,
+    min_claims: int = 1,
 ) -> go.Figure:
     """Per procedure x condition: benefit, risk and uncertainty claims side
-    by side; hover gives the risk share and the hedged share."""
+    by side; hover gives the risk share and the hedged share. Pairs with
+    fewer than ``min_claims`` claims are left out, and the title says how
+    many."""
     if claims.empty:
         return _empty(title)
     bal = balance(claims).sort_values(["benefits", "harms"])
+    types = claim_types(claims)
+    small = bal[list(types)].sum(axis=1) < min_claims
+    if small.any():
+        title = (
+            f"{title} ({int(small.sum())} pair{'s' if small.sum() != 1 else ''} with fewer "
+            f"than {min_claims} claims not shown; "
+            "the tables list them)"
+        )
+        bal = bal[~small]
+    if bal.empty:
+        return _empty(title)
     labels = [
         f"{pretty(p, labels)} × {pretty(c, labels)}"
         for p, c in zip(bal["procedure"], bal["condition"], strict=True)
     ]
     fig = go.Figure()
-    for t in claim_types(claims):
+    for t in types:
         fig.add_trace(
             go.Bar(
                 y=labels,
@@ -382,7 +501,10 @@ def balance_chart(
         barmode="group",
         xaxis_title="claims",
         xaxis_tickformat=",d",
-        height=max(360, 60 * len(bal) + 120),
+        xaxis_side="top",  # the scale stays in sight at the top of a tall chart
+        margin={"t": 120},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        height=max(360, 28 * len(types) * len(bal) + 160),
     )
     return fig
 
@@ -421,7 +543,8 @@ def document_table(
     yes = {True: "yes", False: "no"}
     columns = {
         # plotly reads a little HTML in table cells: corpus text is escaped
-        "document": profile["title"].where(profile["title"] != "", profile["doc"]).map(html.escape),
+        "document": (profile["id"] if "id" in profile else profile["doc"]).map(html.escape),
+        "title": profile["title"].map(html.escape),
         "benefits": profile["benefits"],
         "risks": profile["harms"],
         "uncertainty": profile["caveats"],
@@ -456,12 +579,17 @@ def document_table(
         go.Table(
             header={"values": list(columns), "align": "left", "fill_color": "#eeeeee"},
             cells={"values": [list(v) for v in columns.values()], "align": "left"},
-            columnwidth=[4, 1, 1, 1, 1, 1.4, 1.4, 1.6],
+            columnwidth=[2, 3, 1, 1, 1, 1, 1.4, 1.4, 1.6],
         )
     )
-    # a long title wraps to two or three lines: leave room for them
-    lines = [1 + len(str(t)) // 45 for t in columns["document"]]
-    fig.update_layout(title=title, height=200 + sum(22 + 16 * n for n in lines))
+    # a long id or title wraps to two or three lines: room for them, no more
+    lines = [
+        1 + max(len(str(d)) // 24, len(str(t)) // 36)
+        for d, t in zip(columns["document"], columns["title"], strict=True)
+    ]
+    fig.update_layout(
+        title=title, height=110 + sum(22 + 16 * n for n in lines), margin={"t": 60, "b": 10}
+    )
     return fig
 
 
@@ -532,6 +660,19 @@ def group_shares_chart(
                 col=col,
             )
             fig.update_xaxes(range=[-2, 102], title_text="% of articles", row=1, col=col)
+    if shares["small"].astype(bool).any():  # a legend entry for the hollow marker
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                marker={"symbol": "circle-open", "size": 10, "color": "#444444"},
+                name=f"hollow: a group of fewer than {config.MIN_GROUP_ARTICLES} articles",
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=1,
+        )
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_layout(
         title=title,

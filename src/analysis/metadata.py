@@ -144,5 +144,5 @@ def is_iso_date(value: object) -> bool:
 
 def metadata_columns(documents: pd.DataFrame) -> list[str]:
     """The documents table's metadata columns (all but the corpus's own)."""
-    own = {"doc", "title", "text", "sha256", "source"}
+    own = {"doc", "title", "text", "sha256", "source", "words"}
     return [c for c in documents.columns if c not in own]

@@ -123,15 +123,24 @@ def first_lines(text: str, n: int) -> Iterator[str]:
     return itertools.islice(lines(text), n)
 
 
+FURNITURE = [re.compile(p, re.IGNORECASE) for p in config.TITLE_FURNITURE]
+
+
+def is_furniture(line: str) -> bool:
+    """A line a page's template repeats, not a title: a menu word
+    or a site's section (``config.NOT_TITLES``: "Guides", "Blog"), a date or
+    byline alone, opening hours, a breadcrumb (``config.TITLE_FURNITURE``)."""
+    plain = re.sub(r"[^\w\s]", "", line).strip().lower()
+    return plain in config.NOT_TITLES or any(p.search(line.strip()) for p in FURNITURE)
+
+
 def first_heading(text: str) -> str:
     """The first line of a text that reads as a title: no sentence end, at
-    most 120 characters, and not a page's furniture ("MENU", "Home", "Skip
-    to content": ``config.NOT_TITLES``), which scraped pages open with."""
+    most 120 characters, and not a page's furniture (:func:`is_furniture`),
+    which scraped pages open with."""
     for line in first_lines(text, config.TITLE_LINES):
         line = line.strip()
-        if not line:
-            continue
-        if re.sub(r"[^\w\s]", "", line).strip().lower() in config.NOT_TITLES:
+        if not line or is_furniture(line):
             continue
         return line if len(line) <= 120 and line[-1] not in ".!?:" else ""
     return ""
@@ -164,7 +173,10 @@ def document(rel: str, text: str, title: str = "", **metadata: object) -> Docume
     """A document of ``rel``: its title, given or read off the text."""
     record = {
         "doc": rel,
-        "title": title or first_heading(text) or opening(text) or Path(rel).stem,
+        "title": (title if title and not is_furniture(title) else "")
+        or first_heading(text)
+        or opening(text)
+        or Path(rel).stem,
         "text": text,
         "source": rel,
     }

@@ -32,6 +32,7 @@ import pandas as pd
 
 import analysis
 from analysis import config
+from analysis.articles import ARTICLES, write_article
 from analysis.cache import extract_corpus
 from analysis.codebook import Codebook, load_codebook
 from analysis.compare import groups_of
@@ -41,7 +42,7 @@ from analysis.estimates import accuracy_of, error_basis
 from analysis.notebook import deep_dive_name, slug
 from analysis.regression import covariate
 from analysis.schema import claim_types, unique_claims
-from analysis.summary import matrix_export
+from analysis.summary import document_key, matrix_export
 from analysis.tables import check_output, write_for_spreadsheets, write_table, write_text
 
 OVERVIEW = "overview.ipynb"
@@ -91,7 +92,7 @@ class Inputs:
     claims: pd.DataFrame
     documents: pd.DataFrame
     problems: pd.DataFrame
-    data: dict[str, str]  # the notebooks' path parameters
+    data: dict[str, object]  # the notebooks' path parameters (and whether articles exist)
     min_claims: int = config.MIN_DEEP_DIVE_CLAIMS
     by: tuple[str, ...] = ()
     covariates: tuple[str, ...] = ()
@@ -115,7 +116,14 @@ def _shown(documents: pd.DataFrame) -> pd.DataFrame:
 
 def plan_overview(inputs: Inputs) -> list[Job]:
     # a report page is read, not explored: the overview's pickers are for JupyterLab
-    return [Job("overview", OVERVIEW, "Overview of the corpus", {**inputs.data, "explore": False})]
+    return [
+        Job(
+            "overview",
+            OVERVIEW,
+            "Overview of the corpus",
+            {**inputs.data, "explore": False, "min_claims": inputs.min_claims},
+        )
+    ]
 
 
 def overview_rows(job: Job, inputs: Inputs) -> tuple[pd.DataFrame, tuple[pd.DataFrame, ...]]:
@@ -302,6 +310,17 @@ def write_matrices(
         table = matrix_export(matrix(claims, documents, rows), documents, labels)
         for suffix in (".csv", ".xlsx"):
             write_for_spreadsheets(table, data_dir / f"matrix_{rows}{suffix}")
+    # the matrices' columns are the documents' short ids: their key
+    for suffix in (".csv", ".xlsx"):
+        write_for_spreadsheets(document_key(documents), data_dir / f"documents{suffix}")
+
+
+def remove_stale_articles(out: Path, current: set[str]) -> None:
+    """Remove the article pages of documents that left the corpus."""
+    names = {sha[:16] for sha in current}
+    for page in (out / ARTICLES).glob("*.html"):
+        if page.stem not in names:
+            page.unlink()
 
 
 def check_apart(corpus: Path, out: Path) -> None:
@@ -616,8 +635,14 @@ def build_reports(
         if rebuild:
             shutil.rmtree(cache, ignore_errors=True)
         claims, documents, problems = extract_corpus(
-            corpus, cb, cache / "claims", metadata=metadata, limits=limits
+            corpus,
+            cb,
+            cache / "claims",
+            metadata=metadata,
+            limits=limits,
+            each=lambda document: write_article(document, out),  # evidence opens them
         )
+        remove_stale_articles(out, set(documents["sha256"]))
         by = tuple(dict.fromkeys(by))  # a column given twice is one page
         covariates = tuple(dict.fromkeys(covariates))
         for column in by:
@@ -644,6 +669,7 @@ def build_reports(
             "problems_path": str(data_dir / "problems.csv"),
             "codebook_path": str(Path(cb.path).resolve()),
             "accuracy_path": str(data_dir / "accuracy.json"),
+            "articles": True,
         }
         accuracy_hash = table_hash(
             accuracy.rates, accuracy.estimates, accuracy.shares

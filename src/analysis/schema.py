@@ -262,3 +262,30 @@ def fold_claims(table: pd.DataFrame, extra: Iterable[str] = ()) -> pd.DataFrame:
 
 def _union(values: pd.Series) -> tuple[str, ...]:
     return tuple(sorted(set().union(*values)))
+
+
+ID_COLUMNS = ("id", "label")  # metadata columns a user names documents by
+
+
+def document_ids(documents: pd.DataFrame) -> pd.Series:
+    """Each document's short, stable id (by ``doc``): its ``id`` or ``label``
+    metadata value when it has one, else its file name (a table corpus's
+    row keeps its ``#row``); two documents with one name are told apart by
+    their paths. Tables, matrices and charts name documents by it, the
+    title standing in its own column."""
+    from pathlib import PurePosixPath
+
+    docs = documents["doc"].astype(str)
+    ids = docs.map(lambda d: PurePosixPath(d.split("#", 1)[0]).name + _row(d))
+    for column in ID_COLUMNS:
+        if column in documents.columns:
+            given = documents[column].fillna("").astype(str).str.strip()
+            ids = given.where(given != "", ids)
+            break
+    clash = ids.duplicated(keep=False)
+    ids = ids.where(~clash, docs)
+    return pd.Series(ids.to_numpy(), index=docs.to_numpy())
+
+
+def _row(doc: str) -> str:
+    return "#" + doc.split("#", 1)[1] if "#" in doc else ""

@@ -18,7 +18,14 @@ import pandas as pd
 from analysis.counts import balance, count_claims, other_risk, pair_mask
 from analysis.escape import html_text, markdown_text
 from analysis.estimates import Accuracy
-from analysis.schema import EVIDENCE_COLUMNS, claim_types, fold_claims, types_in, types_of_role
+from analysis.schema import (
+    EVIDENCE_COLUMNS,
+    claim_types,
+    document_ids,
+    fold_claims,
+    types_in,
+    types_of_role,
+)
 
 
 def _pair(procedure: str, condition: str) -> str:
@@ -211,9 +218,14 @@ def evidence(claims: pd.DataFrame) -> pd.DataFrame:
     """One row per claim (:func:`analysis.schema.fold_claims`: a sentence
     repeated word for word in one document is one claim, shown where it
     first stands), attributions joined, and the cue's spans in the sentence."""
-    folded = fold_claims(claims.sort_values(["doc", "start"]), extra=["start", "quantity", "cue"])
+    for column in ("start", "end"):  # offsets, where the claims table has them
+        if column not in claims.columns:
+            claims = claims.assign(**{column: 0})
+    folded = fold_claims(
+        claims.sort_values(["doc", "start"]), extra=["start", "end", "quantity", "cue"]
+    )
     if folded.empty:
-        return pd.DataFrame(columns=[*EVIDENCE_COLUMNS, "cue_spans"])
+        return pd.DataFrame(columns=[*EVIDENCE_COLUMNS, "cue_spans", "start", "end"])
     for column in ("procedures", "conditions"):
         folded[column] = folded[column].map(", ".join)
     folded["cue_spans"] = [
@@ -221,7 +233,7 @@ def evidence(claims: pd.DataFrame) -> pd.DataFrame:
         for sentence, cue in zip(folded["sentence"], folded["cue"], strict=True)
     ]
     ordered = folded.sort_values(["doc", "start", "type", "category"], kind="stable")
-    return ordered[[*EVIDENCE_COLUMNS, "cue_spans"]]
+    return ordered[[*EVIDENCE_COLUMNS, "cue_spans", "start", "end"]]
 
 
 def _spans(sentence: str, cue: str) -> list[tuple[int, int]]:
@@ -360,14 +372,15 @@ def matrix_html(
     table: pd.DataFrame, documents: pd.DataFrame, labels: dict[str, str] | None = None
 ) -> str:
     """A matrix of :func:`analysis.counts.matrix` as a sortable table: a
-    column per article (its title), each non-zero cell a link that filters
+    column per article (its short id, :func:`analysis.schema.document_ids`;
+    the document table gives its title), each non-zero cell a link that filters
     the evidence table to the claims it counts."""
     import json
 
     keys = [c for c in ("type", "category", "condition") if c in table.columns]
     if table.empty:
         return "<p>No claims to show.</p>"
-    titles = dict(zip(documents["doc"], documents["title"].astype(str), strict=True))
+    ids = document_ids(documents)
     docs = [c for c in table.columns if c not in keys]
     frame = pd.DataFrame(
         {
@@ -388,7 +401,7 @@ def matrix_html(
                 "<button type='button' class='evidence-link' "
                 f"data-evidence-filter='{html.escape(json.dumps(where))}'>{int(n)}</button>"
             )
-        frame[html.escape(titles.get(doc) or doc)] = cells
+        frame[html.escape(str(ids.get(doc, doc)))] = cells
     return _datatable(frame, "matrix")
 
 
@@ -396,18 +409,25 @@ def matrix_export(
     table: pd.DataFrame, documents: pd.DataFrame, labels: dict[str, str] | None = None
 ) -> pd.DataFrame:
     """A matrix of :func:`analysis.counts.matrix` as exported: the row's
-    label beside its id, and each article's column named by its title
-    (made unique with its document name when two articles share one)."""
+    label beside its id, and each article's column named by its short id
+    (:func:`analysis.schema.document_ids`; :func:`document_key` gives each
+    id's title and path)."""
     keys = [c for c in ("type", "category", "condition") if c in table.columns]
     out = table[keys].copy()
     out["label"] = table[keys[-1]].map(lambda v: (labels or {}).get(v) or str(v) or "(none)")
-    titles = dict(zip(documents["doc"], documents["title"].astype(str), strict=True))
-    seen: dict[str, int] = {}
+    ids = document_ids(documents)
     for doc in [c for c in table.columns if c not in keys]:
-        name = titles.get(doc) or doc
-        seen[name] = seen.get(name, 0) + 1
-        out[name if seen[name] == 1 else f"{name} ({doc})"] = table[doc].astype(int)
+        out[str(ids.get(doc, doc))] = table[doc].astype(int)
     return out
+
+
+def document_key(documents: pd.DataFrame) -> pd.DataFrame:
+    """The documents as the matrices and tables name them: ``id``, then
+    ``title``, ``doc`` (the path in the corpus), ``words`` and the metadata."""
+    key = documents.drop(columns=[c for c in ("text", "sha256") if c in documents.columns])
+    key.insert(0, "id", document_ids(documents).reindex(key["doc"]).to_numpy())
+    front = ["id", "title", "doc"]
+    return key[front + [c for c in key.columns if c not in front]]
 
 
 def preformatted(text: str) -> str:
@@ -437,14 +457,34 @@ def init_tables() -> None:
 
 
 def evidence_datatable(
-    table: pd.DataFrame, limit: int | None = None, full: str = "data/claims.csv"
+    table: pd.DataFrame,
+    limit: int | None = None,
+    full: str = "data/claims.csv",
+    articles: dict[str, str] | None = None,
 ) -> str:
     """The evidence table as a searchable, filterable itables table, cues
-    marked; every piece of corpus text is escaped before the markup."""
+    marked; every piece of corpus text is escaped before the markup. With
+    ``articles`` (doc -> content hash, where the report wrote article pages),
+    each document cell links to its article, opened at the sentence."""
+    from analysis.articles import article_href
+
     shown = table if limit is None else table.head(limit)
+    documents = shown["doc"].map(html.escape)
+    if articles:
+        documents = pd.Series(
+            [
+                f"<a href='{html.escape(article_href(articles[d], s, e))}' target='_blank'>{shown_doc}</a>"
+                if d in articles
+                else shown_doc
+                for d, s, e, shown_doc in zip(
+                    shown["doc"], shown["start"], shown["end"], documents, strict=True
+                )
+            ],
+            index=shown.index,
+        )
     frame = pd.DataFrame(
         {
-            "document": shown["doc"].map(html.escape),
+            "document": documents,
             "sentence": [
                 mark_cues(str(s), list(spans))
                 for s, spans in zip(shown["sentence"], shown["cue_spans"], strict=True)
@@ -568,3 +608,27 @@ def models_html(table: pd.DataFrame) -> str:
 def _numeric(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Columns of numbers as numbers (a CSV read back gives "" for a missing one)."""
     return table.assign(**{c: pd.to_numeric(table[c], errors="coerce") for c in columns})
+
+
+def chart_caption(claims: pd.DataFrame, what: str, accuracy: Accuracy | None = None) -> str:
+    """A chart's caption: what it counts and over which denominator
+    (``what``), n articles and n claims, and where the coder's error was
+    measured. Plain text: :func:`analysis.figures.styled` escapes it."""
+    from analysis.schema import claim_key
+
+    n_claims = claim_key(claims).nunique() if len(claims) else 0
+    n_articles = claims["doc"].nunique() if len(claims) else 0
+    text = (
+        f"{what} n = {n_articles:,} articles making claims, {n_claims:,} claims "
+        "(a claim: a sentence x claim type x category)."
+    )
+    if accuracy is not None:
+        text += (
+            f" Counts are an automatic coder's; its error was measured on {accuracy.basis}"
+            if accuracy.kind
+            else f" Counts are an automatic coder's; {accuracy.basis}"
+        )
+        text += "." if not text.endswith(".") else ""
+        if accuracy.in_sample:
+            text += " The corpus holds articles the coder was trained on (in-sample)."
+    return text

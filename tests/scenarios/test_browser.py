@@ -98,7 +98,8 @@ def test_every_report_renders_offline(browser, report_run):
         expected = 6 if job.name == "overview" else 3
         figures = check_report(browser, report_run.out / job.html, expected)
         if job.name == "overview":
-            assert [f["traces"] for f in figures] == [3, 3, 3, 3, 3, 1]
+            # heatmaps: 3 types x 3 measures; estimates, bars, balance, mix: 3 types; table
+            assert [f["traces"] for f in figures] == [9, 3, 3, 3, 3, 1]
 
 
 def test_evidence_table_filters(browser, report_run):
@@ -348,6 +349,21 @@ def test_every_page_of_a_corpus_report_holds_up(browser, request, which):
             assert not [t for t in ticks if "_" in t], job.name  # labels, not ids
             text = page.inner_text("body")
             assert not false_no_risk(run, text), job.name
+            # every chart in the project's template (white, not plotly's grey) with a
+            # caption giving n and the error source
+            charts = page.evaluate(
+                """() => [...document.querySelectorAll('.plotly-graph-div')].map(gd => ({
+                    background: gd._fullLayout.plot_bgcolor || gd._fullLayout.paper_bgcolor,
+                    paper: gd._fullLayout.paper_bgcolor,
+                    caption: ((gd.layout.annotations || []).find(a => a.name === 'caption')
+                              || {}).text || '',
+                    title: (gd._fullLayout.title || {}).text || ''}))"""
+            )
+            white = ("#ffffff", "white", "rgb(255, 255, 255)")
+            assert all(c["background"] in white and c["paper"] in white for c in charts), charts
+            assert all("n = " in c["caption"] and "coder" in c["caption"] for c in charts), job.name
+            if job.name == "overview" and which == "sample":  # small pairs left out, and said
+                assert any("with fewer than 3 claims not shown" in c["title"] for c in charts)
             # every page names its error source; both corpora hold training articles
             assert "How far to trust these counts" in text, job.name
             assert "leave-one-site-out cross-validation" in text, job.name
@@ -374,5 +390,33 @@ def test_every_page_of_a_corpus_report_holds_up(browser, request, which):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{which}-overview-matrix-filter.png"))
         assert not errors
+    finally:
+        context.close()
+
+
+def test_an_evidence_row_opens_its_article_at_the_sentence(browser, report_run):
+    """A document cell of the evidence table links to the article's own page,
+    which opens with the claim's sentence marked and its paragraph lit."""
+    page, context, outside, errors = open_page(browser, report_run.out / "overview.html")
+    try:
+        _evidence_ready(page)
+        link = page.locator("table.evidence tbody a[href^='articles/']").nth(3)
+        href = link.get_attribute("href")
+        row = link.locator("xpath=ancestor::tr")
+        sentence = row.locator("td").nth(1).inner_text().strip()
+    finally:
+        context.close()
+    name, span = href.split("#")
+    article = report_run.out / name
+    page, context, outside, errors = open_page(browser, article)
+    try:
+        page.goto(f"{article.as_uri()}#{span}", wait_until="load")
+        page.reload(wait_until="load")  # the script reads the address on load
+        marked = page.locator("p.here mark")
+        marked.wait_for(timeout=5_000)
+        assert " ".join(marked.inner_text().split()) == " ".join(sentence.split())
+        assert len(page.locator("p.here").inner_text()) >= len(sentence)  # with its paragraph
+        assert page.title().endswith("· claimscope")
+        assert not errors and not outside, (errors, outside)
     finally:
         context.close()

@@ -221,6 +221,44 @@ def test_qdpx_validates_is_stable_and_round_trips(codebook, sample_claims, tmp_p
     )
 
 
+def test_qdpx_carries_definitions_attributes_and_notes_and_reads_them_back(
+    codebook, sample_claims, tmp_path
+):
+    """NVivo, MAXQDA or ATLAS.ti users get the method with the coding: each
+    category's guideline definition and examples as its code description,
+    the documents' metadata as cases with attributes, and each selection's
+    cue, model probability and rule as its note; the schema holds."""
+    from analysis.schema import document_ids
+    from analysis.validation.qdpx import read_project_details
+
+    xmlschema = pytest.importorskip("xmlschema")
+    documents, claims = sample_claims
+    documents = documents.assign(
+        kind=["clinic", "news", "clinic", "news", "blog"][: len(documents)],
+        year=list(range(2019, 2019 + len(documents))),
+    )
+    path = export_qdpx(documents, claims, codebook, tmp_path / "p.qdpx")
+    qde = zipfile.ZipFile(path).read("project.qde").decode()
+    if SCHEMA.exists():
+        xmlschema.XMLSchema(str(SCHEMA)).validate(qde)
+    details = read_project_details(path)
+    codes = details["codes"].set_index("name")["description"]
+    for category in codebook.categories:
+        assert codes[category.id] == f"{category.label}: {category.description}"
+    assert "can be effective in improving keratosis pilaris" in codes["efficacy"]  # an example
+    attributes = details["attributes"].set_index("source")
+    ids = document_ids(documents)
+    for row in documents.itertuples():
+        case = attributes.loc[row.doc]
+        assert case["case"] == ids[row.doc]
+        assert (case["kind"], int(case["year"]), case["title"]) == (row.kind, row.year, row.title)
+        assert int(case["words"]) == row.words
+    notes = details["notes"]
+    assert len(notes) == claims.groupby(["doc", "start", "end", "type", "category"]).ngroups
+    assert notes["note"].str.contains(r"model probability: (?:[01]\.\d\d|none)").all()
+    assert notes["note"].str.contains("\nrule: ").all()
+
+
 def test_a_hand_edited_project_is_read_back(codebook, sample_claims, tmp_path):
     """A coder recodes one selection in the QDA tool: efficacy becomes symptoms."""
     documents, claims = sample_claims

@@ -15,6 +15,11 @@ derived from the content, so the same input gives the same project.
 any case) and returns ``(gold, unmapped)``: the gold table (``doc, sentence,
 type, category, certainty, procedures, conditions``) of every selection
 coded with a category, and the names of the codes it could not map.
+:func:`read_project_details` reads what travels beside the coding: each
+code's description (a category's carries the guidelines' definition and
+examples), the cases with their attributes (the documents' metadata, as
+REFI-QDA variables) and each selection's note (cue, model probability,
+rule).
 """
 
 from __future__ import annotations
@@ -93,7 +98,10 @@ def _codebook_tree(codebook: Codebook) -> tuple[ET.Element, dict[tuple[str, str]
         parent = code(codes, "type", type_id, False, label)
         for category in codebook.categories:
             if category.type == type_id:
-                code(parent, "category", category.id, True, category.label)
+                text = category.label + (
+                    f": {category.description}" if category.description else ""
+                )
+                code(parent, "category", category.id, True, text)
     parent = code(codes, "group", "certainty", False, "How firmly the claim is made")
     for certainty in CERTAINTIES:
         code(parent, "certainty", certainty, True)
@@ -102,6 +110,54 @@ def _codebook_tree(codebook: Codebook) -> tuple[ET.Element, dict[tuple[str, str]
         for cid, label in lexicon.labels.items():
             code(parent, group, cid, True, label)
     return book, refs
+
+
+PROBABILITY = re.compile(r"model p=([0-9.]+)")
+VARIABLE_TYPES = {"Integer": "IntegerValue", "Float": "FloatValue", "Text": "TextValue"}
+
+
+def _cases(documents: pd.DataFrame) -> tuple[ET.Element, ET.Element]:
+    """<Variables> (the documents' metadata columns, their title and words)
+    and <Cases> (a case per document, named by its short id, with its values
+    and a reference to its source)."""
+    from analysis.metadata import metadata_columns
+    from analysis.schema import document_ids
+
+    variables = ET.Element(_q("Variables"))
+    cases = ET.Element(_q("Cases"))
+    own = [c for c in ("title", "words") if c in documents.columns]
+    columns = own + metadata_columns(documents)
+    kinds = {}
+    for column in columns:
+        values = documents[column]
+        if pd.api.types.is_integer_dtype(values):
+            kind = "Integer"
+        elif pd.api.types.is_float_dtype(values):
+            kind = "Float"
+        else:
+            kind = "Text"
+        kinds[column] = kind
+        ET.SubElement(
+            variables,
+            _q("Variable"),
+            guid=guid("variable", column),
+            name=str(column),
+            typeOfVariable=kind,
+        )
+    ids = document_ids(documents)
+    for row in documents.to_dict("records"):
+        case = ET.SubElement(
+            cases, _q("Case"), guid=guid("case", row["doc"]), name=str(ids[row["doc"]])
+        )
+        for column in columns:
+            value = row[column]
+            if value is None or value == "" or (isinstance(value, float) and value != value):
+                continue
+            holder = ET.SubElement(case, _q("VariableValue"))
+            ET.SubElement(holder, _q("VariableRef"), targetGUID=guid("variable", column))
+            ET.SubElement(holder, _q(VARIABLE_TYPES[kinds[column]])).text = str(value)
+        ET.SubElement(case, _q("SourceRef"), targetGUID=guid("source", row["doc"], row["sha256"]))
+    return variables, cases
 
 
 def export_qdpx(
@@ -123,6 +179,10 @@ def export_qdpx(
     ET.SubElement(users, _q("User"), guid=user, name="claimscope")
     book, refs = _codebook_tree(codebook)
     project.append(book)
+    variables, cases = _cases(documents)
+    if len(variables):
+        project.append(variables)
+        project.append(cases)
     sources = ET.SubElement(project, _q("Sources"))
     notes = ET.Element(_q("Notes"))
     files: dict[str, str] = {}
@@ -164,10 +224,13 @@ def export_qdpx(
             note_guid = guid("note", sel_guid)
             ET.SubElement(selection, _q("NoteRef"), targetGUID=note_guid)
             cue = xml_safe(first["cue"])
+            rule = str(first.get("rule", ""))
+            found = PROBABILITY.search(rule)
             note = ET.SubElement(notes, _q("Note"), guid=note_guid, name=f"cue: {cue}")
-            ET.SubElement(
-                note, _q("PlainTextContent")
-            ).text = f"cue: {cue}\nrule: {xml_safe(first.get('rule', ''))}"
+            ET.SubElement(note, _q("PlainTextContent")).text = (
+                f"cue: {cue}\nmodel probability: {found.group(1) if found else 'none (rules alone)'}"
+                f"\nrule: {xml_safe(rule)}"
+            )
     if len(notes):
         project.append(notes)
     for el in project.iter():  # codebook labels and names too: all text is made safe
@@ -303,3 +366,73 @@ def _positions(selection: ET.Element, path: Path) -> tuple[int, int]:
             " a start and an end are whole numbers, the start first"
         )
     return start, end
+
+
+def read_project_details(path: str | Path) -> dict[str, pd.DataFrame]:
+    """What a project says beside its coding: ``codes`` (``name,
+    description``), ``attributes`` (one row per case: ``case``, ``source``
+    (the source's name, our ``doc``) and a column per variable) and
+    ``notes`` (``source, start, end, code, note``: each selection's note,
+    such as the coder's cue, model probability and rule)."""
+    path = Path(path)
+    try:
+        archive = zipfile.ZipFile(path)
+        root = DefusedET.fromstring(_member(archive, "project.qde", path))
+    except (OSError, zipfile.BadZipFile, KeyError, ET.ParseError, DefusedXmlException) as exc:
+        raise QdpxError(f"{path}: not a REFI-QDA project (.qdpx with project.qde): {exc}") from exc
+    codes = pd.DataFrame(
+        [
+            {
+                "name": from_xml(el.get("name", "")),
+                "description": from_xml(el.findtext(_q("Description")) or ""),
+            }
+            for el in root.iter(_q("Code"))
+        ],
+        columns=["name", "description"],
+    )
+    variables = {
+        el.get("guid", "").upper(): from_xml(el.get("name", "")) for el in root.iter(_q("Variable"))
+    }
+    sources = {
+        el.get("guid", "").upper(): from_xml(el.get("name", ""))
+        for el in root.iter(_q("TextSource"))
+    }
+    rows = []
+    for case in root.iter(_q("Case")):
+        row = {"case": from_xml(case.get("name", ""))}
+        ref = case.find(_q("SourceRef"))
+        row["source"] = sources.get(
+            (ref.get("targetGUID", "") if ref is not None else "").upper(), ""
+        )
+        for holder in case.iter(_q("VariableValue")):
+            target = holder.find(_q("VariableRef"))
+            name = variables.get(
+                (target.get("targetGUID", "") if target is not None else "").upper()
+            )
+            value = next((c.text for c in holder if c.tag != _q("VariableRef")), "")
+            if name:
+                row[name] = from_xml(value or "")
+        rows.append(row)
+    attributes = pd.DataFrame(rows)
+    texts = {
+        el.get("guid", "").upper(): from_xml(el.findtext(_q("PlainTextContent")) or "")
+        for el in root.iter(_q("Note"))
+    }
+    notes = []
+    for source in root.iter(_q("TextSource")):
+        for selection in source.iter(_q("PlainTextSelection")):
+            for ref in selection.iter(_q("NoteRef")):
+                notes.append(
+                    {
+                        "source": from_xml(source.get("name", "")),
+                        "start": int(selection.get("startPosition", 0)),
+                        "end": int(selection.get("endPosition", 0)),
+                        "code": from_xml(selection.get("name", "")),
+                        "note": texts.get(ref.get("targetGUID", "").upper(), ""),
+                    }
+                )
+    return {
+        "codes": codes,
+        "attributes": attributes,
+        "notes": pd.DataFrame(notes, columns=["source", "start", "end", "code", "note"]),
+    }
