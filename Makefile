@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: report test lint chromium clean model
+.PHONY: report test test-fast lint chromium clean model
 
 # The coded articles the shipped model learns from (never copied into the repo).
 SHARED := ../shared
@@ -40,6 +40,13 @@ test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The inner loop: unit tests and small scenarios, no report builds, browser
+# or cross-validation (tests marked slow, see tests/conftest.py).
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

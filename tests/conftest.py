@@ -12,6 +12,19 @@ from analysis.extract import extract
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+# The fast tier (`make test-fast`, `pytest -m "not slow"`) leaves out what
+# builds reports, drives a browser or cross-validates the coder: a test that
+# uses one of these fixtures is slow, as is one marked so by hand.
+SLOW_FIXTURES = frozenset(
+    {"report_run", "dev_report_run", "malicious_run", "browser", "training", "cv"}
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def codebook() -> Codebook:

@@ -65,6 +65,7 @@ def test_article_shares_with_wilson_intervals():
     assert by_procedure.loc["ipl", "articles"] == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("corpus", ["sample", "dev"])
 def test_every_number_reconciles(corpus, codebook):
     """Headline = sum of category bars = certainty stack = heatmap cell =

@@ -180,6 +180,7 @@ def test_an_address_list_with_no_address_is_refused(tmp_path):
         read_addresses(table)
 
 
+@pytest.mark.slow
 def test_fetch_then_compare_groups_from_the_command_line(tmp_path, site, capsys):
     corpus, reports = tmp_path / "corpus", tmp_path / "reports"
     code = main(

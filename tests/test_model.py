@@ -249,6 +249,7 @@ USER_GOLD = [
 ]
 
 
+@pytest.mark.slow
 def test_a_user_trains_on_their_own_coding_and_validates_it(tmp_path, capsys):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

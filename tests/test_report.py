@@ -7,6 +7,7 @@ import re
 import shutil
 
 import pandas as pd
+import pytest
 
 from analysis import config
 from analysis.report import build_reports
@@ -45,6 +46,7 @@ def test_index_links_reports_and_records_provenance(report_run):
     assert (run.out / "data" / "claims.parquet").is_file()
 
 
+@pytest.mark.slow
 def test_one_failing_report_does_not_sink_the_batch(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -80,6 +82,7 @@ def test_reports_open_offline_without_cdn_scripts(report_run):
         assert len(re.findall(r"Plotly\.newPlot", html)) >= 3
 
 
+@pytest.mark.slow
 def test_images_are_written_as_png_and_svg(tmp_path, monkeypatch):
     """... and Chromium's profile, crash reports and caches stay inside the
     work folder, which is left clean: they were written to the system temp

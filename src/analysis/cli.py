@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 
 from analysis import config
-from analysis.tables import TableFormatError
 
 
 def number(minimum: float = 0.0, above: bool = False):
@@ -126,7 +125,7 @@ PRINTED_PROBLEMS = 20  # per action; the problems table has them all
 def _print_problems(problems, table: str = "") -> None:
     """The problems table on stderr, at most PRINTED_PROBLEMS rows of each
     action (a large corpus has a reference list set aside in most articles)."""
-    from analysis.explain import visible
+    from analysis.escape import visible
 
     if not len(problems):
         return
@@ -269,7 +268,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     )
     _print_problems(run.problems, str(Path(args.out) / "data" / "problems.csv"))
     print(f"error rates from {run.provenance['error_rates_from']}")
-    from analysis.explain import visible
+    from analysis.escape import visible
 
     ok = run.jobs[run.jobs["status"] == "ok"]
     print(
@@ -431,6 +430,8 @@ def _write_gold(gold, out: str) -> None:
     from analysis.tables import write_table
 
     if not out.endswith(".jsonl"):
+        from analysis.errors import TableFormatError
+
         raise TableFormatError(f"{out}: gold files are JSON Lines; name it *.jsonl")
     write_table(gold, out)
 
@@ -763,7 +764,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from analysis.errors import ClaimscopeError
-    from analysis.explain import visible
+    from analysis.escape import visible
 
     try:
         args = build_parser().parse_args(argv)

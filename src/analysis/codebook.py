@@ -24,11 +24,12 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 from analysis import config
 from analysis.errors import CodebookError, ModelError
@@ -279,11 +280,15 @@ def schema_errors(raw: Any) -> list[str]:
     refuses, as "where: what" lines (``words: three``, ``types`` given as a
     list, a misspelt key), all at once."""
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    from jsonschema import Draft202012Validator  # 1 s to import: only when a codebook is read
+
     errors = Draft202012Validator(schema).iter_errors(raw)
     return [_schema_message(e) for e in sorted(errors, key=lambda e: [str(p) for p in e.path])]
 
 
 def _schema_message(error: ValidationError) -> str:
+    from jsonschema.exceptions import best_match
+
     if error.context:  # one of several shapes: say what the one of its type needs
         own_type = [e for e in error.context if e.relative_path or e.validator != "type"]
         error = best_match(own_type or error.context)

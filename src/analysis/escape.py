@@ -11,7 +11,9 @@ reaches a page unescaped (the jinja templates autoescape the same way).
 - :func:`html_text`: for HTML (a table cell, a paragraph);
 - :func:`markdown_text`: for Markdown (Markdown's own marks made literal
   too, so that a value cannot become a link or a heading);
-- :func:`plot_text`: for plotly's labels, legends and hover text.
+- :func:`plot_text`: for plotly's labels, legends and hover text;
+- :func:`visible`: for a terminal (escape sequences and bidirectional
+  overrides shown as escapes, so a message cannot rewrite the screen).
 """
 
 from __future__ import annotations
@@ -41,3 +43,12 @@ def plot_text(value: object) -> str:
     ``<br>``) in labels and turns entities back into characters, so escaped
     text shows as written and no tag of the value acts."""
     return html_text(value)
+
+
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters (escape sequences, bidirectional
+    overrides) shown as escapes; line breaks and tabs kept."""
+    return CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -11,12 +11,11 @@ boilerplate, reference, describes a condition, no cue, ...).
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from analysis.codebook import Codebook
 from analysis.coding.page import Claim
+from analysis.escape import visible
 from analysis.extract import code_document
 
 
@@ -65,12 +64,3 @@ def explain_documents(documents: pd.DataFrame, codebook: Codebook, show_all: boo
             for doc, text in zip(documents["doc"], documents["text"], strict=True)
         )
     )
-
-
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(text: str) -> str:
-    """``text`` with control characters (escape sequences, bidirectional
-    overrides) shown as escapes; line breaks and tabs kept."""
-    return CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

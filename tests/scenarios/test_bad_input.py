@@ -121,6 +121,7 @@ def test_bad_files_are_listed_and_the_rest_is_read(tmp_path):
     assert "duplicate.txt" not in read
 
 
+@pytest.mark.slow
 def test_bad_corpus_runs_through_the_batch_with_clean_counts(tmp_path):
     bad_corpus(tmp_path / "corpus")
     run = build_reports(corpus=tmp_path / "corpus", out=tmp_path / "out")
@@ -135,6 +136,7 @@ def test_bad_corpus_runs_through_the_batch_with_clean_counts(tmp_path):
         assert name in overview and name in index
 
 
+@pytest.mark.slow
 def test_a_large_file_is_read_without_blowing_memory(tmp_path):
     """Over the per-document limit, a 50 MiB file is skipped unread; with
     the limit raised, it is read in a few times its size."""
@@ -255,6 +257,7 @@ def test_unknown_pair_lists_the_valid_ids():
         check_pair(3, "")
 
 
+@pytest.mark.slow
 def test_a_killed_run_leaves_the_previous_output_intact(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -420,6 +423,7 @@ def test_a_report_folder_is_held_by_one_run(tmp_path):
     assert not lock.exists()
 
 
+@pytest.mark.slow
 def test_pages_of_pairs_that_left_the_corpus_are_removed(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -450,6 +454,7 @@ def html_bombs() -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_html_bombs_are_cut_off_by_the_time_budget_and_the_rest_is_read(tmp_path):
     for name, page in html_bombs().items():
         (tmp_path / name).write_text(page)
@@ -523,6 +528,7 @@ def marked_processes(mark: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
 def test_after_kill_9_of_a_report_its_workers_and_kernels_end(tmp_path):
     """They stayed alive for minutes, still writing into the output folder."""
@@ -556,6 +562,7 @@ def test_after_kill_9_of_a_report_its_workers_and_kernels_end(tmp_path):
             os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_a_large_jsonl_is_read_a_row_at_a_time(tmp_path):
     """A 96 MB .jsonl peaked at 3.3 GB: the lines were listed, the file's
     bytes kept beside its text. Here 20 MB of rows, each a document,

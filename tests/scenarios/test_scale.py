@@ -127,6 +127,7 @@ def test_cache_key_follows_the_codebook(codebook, tmp_path):
     assert cache_module.cache_key(codebook) != cache_module.cache_key(other)
 
 
+@pytest.mark.slow
 def test_reports_rerun_only_what_changed(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -160,6 +161,7 @@ def test_evidence_in_the_page_is_capped_with_the_rest_beside_it(codebook):
     assert 'href="data/pair.evidence.csv"' in page
 
 
+@pytest.mark.slow
 def test_dask_engine_gives_the_local_engine_s_claims(codebook, tmp_path):
     pytest.importorskip("distributed")
     from analysis.engine import extract_dask
@@ -180,6 +182,7 @@ def test_dask_engine_gives_the_local_engine_s_claims(codebook, tmp_path):
     assert counts["n"].iloc[0] == len(local)
 
 
+@pytest.mark.slow
 def test_an_interrupted_dask_run_leaves_the_last_complete_output(codebook, tmp_path, monkeypatch):
     """Interrupting a re-run of extract --engine dask deleted the previous
     run's partitions (8 before, 0 after). New partitions now go to a folder

@@ -294,6 +294,7 @@ def test_a_file_that_is_not_a_project_is_refused(codebook, tmp_path):
         import_qdpx(tmp_path / "x.qdpx", codebook)
 
 
+@pytest.mark.slow
 def test_sample_code_import_validate_in_four_commands(codebook, tmp_path):
     """The README's loop: sample, code (here: copy the extractor's coding
     into the sheet), import, validate with a report."""
