@@ -375,6 +375,17 @@ def test_every_page_of_a_corpus_report_holds_up(browser, request, which):
     page, context, outside, errors = open_page(browser, run.out / "overview.html")
     try:
         _evidence_ready(page)
+        # the matrices name articles by their short ids, not scraped titles
+        from analysis.schema import document_ids
+        from analysis.tables import read_table
+
+        ids = set(document_ids(read_table(run.out / "data" / "documents.parquet")))
+        headers = page.evaluate(
+            """() => [...document.querySelectorAll('table.matrix thead tr:first-child th')]
+                .map(th => th.innerText.trim()).filter(t => t)"""
+        )
+        articles = [h for h in headers if h not in ("type", "category", "condition")]
+        assert articles and set(articles) <= ids, articles[:5]
         cell = page.locator("button.evidence-link").first
         spec = json.loads(cell.get_attribute("data-evidence-filter"))
         expected = int(cell.inner_text())
