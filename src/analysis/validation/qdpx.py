@@ -263,15 +263,21 @@ def _names(codebook: Codebook) -> dict[str, tuple[str, str]]:
     return names
 
 
-def import_qdpx(path: str | Path, codebook: Codebook) -> tuple[pd.DataFrame, list[str]]:
-    """The gold table of a project's coded selections, and the code names
-    that map to nothing of the codebook (see the module docstring)."""
-    path = Path(path)
+def _open_project(path: Path) -> tuple[zipfile.ZipFile, ET.Element]:
+    """A project's archive and its parsed project.qde (defusedxml, capped)."""
     try:
         archive = zipfile.ZipFile(path)
         root = DefusedET.fromstring(_member(archive, "project.qde", path))
     except (OSError, zipfile.BadZipFile, KeyError, ET.ParseError, DefusedXmlException) as exc:
         raise QdpxError(f"{path}: not a REFI-QDA project (.qdpx with project.qde): {exc}") from exc
+    return archive, root
+
+
+def import_qdpx(path: str | Path, codebook: Codebook) -> tuple[pd.DataFrame, list[str]]:
+    """The gold table of a project's coded selections, and the code names
+    that map to nothing of the codebook (see the module docstring)."""
+    path = Path(path)
+    archive, root = _open_project(path)
     names = _names(codebook)
     codes: dict[str, tuple[str, str] | None] = {}
     unmapped: list[str] = []
@@ -375,11 +381,7 @@ def read_project_details(path: str | Path) -> dict[str, pd.DataFrame]:
     ``notes`` (``source, start, end, code, note``: each selection's note,
     such as the coder's cue, model probability and rule)."""
     path = Path(path)
-    try:
-        archive = zipfile.ZipFile(path)
-        root = DefusedET.fromstring(_member(archive, "project.qde", path))
-    except (OSError, zipfile.BadZipFile, KeyError, ET.ParseError, DefusedXmlException) as exc:
-        raise QdpxError(f"{path}: not a REFI-QDA project (.qdpx with project.qde): {exc}") from exc
+    _, root = _open_project(path)
     codes = pd.DataFrame(
         [
             {
