@@ -249,8 +249,8 @@ USER_GOLD = [
 ]
 
 
-@pytest.mark.slow
-def test_a_user_trains_on_their_own_coding_and_validates_it(tmp_path, capsys):
+def user_coding(tmp_path) -> tuple:
+    """The user's three articles as a corpus folder and their gold file."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name, text in USER_ARTICLES.items():
@@ -273,6 +273,12 @@ def test_a_user_trains_on_their_own_coding_and_validates_it(tmp_path, capsys):
             for d, s, t, c in USER_GOLD
         )
     )
+    return corpus, gold
+
+
+@pytest.mark.slow
+def test_a_user_trains_on_their_own_coding_and_validates_it(tmp_path, capsys):
+    corpus, gold = user_coding(tmp_path)
     out = tmp_path / "mine"
     assert main(["train", str(gold), "--corpus", str(corpus), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -460,17 +466,7 @@ def test_a_model_file_is_data_and_cannot_run_code(tmp_path):
 
 
 def test_train_writes_exactly_the_files_it_names(tmp_path, capsys):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in USER_ARTICLES.items():
-        (corpus / name).write_text(text)
-    gold = tmp_path / "gold.jsonl"
-    gold.write_text(
-        "".join(
-            json.dumps({"doc": d, "sentence": s, "type": t, "category": c}) + "\n"
-            for d, s, t, c in USER_GOLD
-        )
-    )
+    corpus, gold = user_coding(tmp_path)
     out = tmp_path / "models" / "coder.2024"
     assert main(["train", str(gold), "--corpus", str(corpus), "--out", str(out)]) == 0
     printed = capsys.readouterr().out

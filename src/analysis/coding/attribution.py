@@ -105,14 +105,7 @@ def context_levels(
 
 def procedures_of(page: Page, i: int, codebook: Codebook) -> tuple[list[str], str]:
     """A claim's procedures and their level, but the document's."""
-    ids = named(page.found[i][1], "procedures")
-    if ids:
-        return ids, "sentence"
-    for level, procs, _ in context_levels(page, i, codebook):
-        ids = named(procs, "procedures")
-        if ids:
-            return ids, level
-    return [], "none"
+    return _first_named(named(page.found[i][1], "procedures"), page, i, codebook, "procedures")
 
 
 def conditions_of(
@@ -125,11 +118,19 @@ def conditions_of(
 ) -> tuple[list[str], str]:
     """A claim's conditions and their level, but the document's (see the
     module docstring)."""
-    ids = sentence_conditions(page.body(i), page.found[i][2], claim, claims, codebook, cuts)
-    if ids:
-        return ids, "sentence"
-    for level, _, conds in context_levels(page, i, codebook):
-        ids = named(conds, "conditions")
+    own = sentence_conditions(page.body(i), page.found[i][2], claim, claims, codebook, cuts)
+    return _first_named(own, page, i, codebook, "conditions")
+
+
+def _first_named(
+    own: list[str], page: Page, i: int, codebook: Codebook, kind: str
+) -> tuple[list[str], str]:
+    """The guidelines' attribution order: the sentence's own ids, else those
+    of the first context level (:func:`context_levels`) that names any."""
+    if own:
+        return own, "sentence"
+    for level, procs, conds in context_levels(page, i, codebook):
+        ids = named(procs if kind == "procedures" else conds, kind)
         if ids:
             return ids, level
     return [], "none"
