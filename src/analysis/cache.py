@@ -48,6 +48,8 @@ CODING_MODULES = (
     "coding/cues.py",
     "coding/features.py",
     "coding/learned.py",
+    "coding/quantity.py",
+    "coding/vectors.py",
     "coding/page.py",
 )
 

@@ -163,6 +163,10 @@ class Codebook:
     quantities: tuple[tuple[str, re.Pattern[str]], ...]
     topic_min_mentions: dict[str, int]
     prefilter: Prefilter = field(repr=False, compare=False)
+    # cue name -> its category and cue, for the cues the prefilter lets through
+    cue_index: dict[str, tuple[Category, Cue]] = field(
+        repr=False, compare=False, default_factory=dict
+    )
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     # The learned coder that decides which categories a sentence claims, with
     # this codebook as its vocabulary (analysis.coding.learned); None: the rules alone.
@@ -435,6 +439,8 @@ def load_codebook(
             for key in ("comparators", "population", "population_after")
         },
     }
+    any_hedge, any_negation = _any(hedges), _any(negations)
+    denial = comp.compile_any(cert.get("denial", [r"(?!)"]), "certainty.denial")
     quantities = tuple(
         (str(k), comp.compile(v, f"quantities.{k}"))
         for k, v in (raw.get("quantities") or {}).items()
@@ -456,10 +462,10 @@ def load_codebook(
         prefer=tuple(prefer),
         hedges=hedges,
         negations=negations,
-        any_hedge=_any(hedges),
-        any_negation=_any(negations),
+        any_hedge=any_hedge,
+        any_negation=any_negation,
         pseudo=comp.compile_any(cert.get("pseudo", [r"(?!)"]), "certainty.pseudo"),
-        denial=comp.compile_any(cert.get("denial", [r"(?!)"]), "certainty.denial"),
+        denial=denial,
         negation_window=int(cert.get("negation_window", 6)),
         irrealis=comp.compile_any(raw.get("irrealis", [r"(?!)"]), "irrealis"),
         **fields,
@@ -468,7 +474,25 @@ def load_codebook(
         topic_min_mentions={
             k: int(v) for k, v in _per_kind(attr.get("topic_min_mentions"), 3).items()
         },
-        prefilter=Prefilter({cue.name: cue.pattern for c in categories for cue in c.cues}),
+        prefilter=Prefilter(
+            {cue.name: cue.pattern for c in categories for cue in c.cues},
+            {
+                "any_hedge": any_hedge,
+                "any_negation": any_negation,
+                "denial": denial,
+                **{k: fields[k] for k in ("background_subjects", "definition", "boilerplate")},
+                **{f"quantity:{name}": pattern for name, pattern in quantities},
+                **{f"exclude:{c.id}#{i}": x for c in categories for i, x in enumerate(c.exclude)},
+                **{
+                    f"requires:{cue.name}": cue.requires
+                    for c in categories
+                    for cue in c.cues
+                    if cue.requires is not None
+                },
+            },
+            {"procedures": procedures.pattern, "conditions": conditions.pattern},
+        ),
+        cue_index={cue.name: (c, cue) for c in categories for cue in c.cues},
         raw=raw,
         model=_model(model, {f"{c.type}/{c.id}" for c in categories}, p),
     )

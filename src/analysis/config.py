@@ -165,7 +165,7 @@ FETCH_MAX_RETRY_AFTER = 60.0
 ROBOTS_MAX_BYTES = 512_000
 
 # The coding pipeline (analysis.coding): its components, in order.
-CODING_PIPELINE = ("cues", "learned", "certainty", "attribution")
+CODING_PIPELINE = ("cues", "learned", "certainty", "attribution", "quantity")
 # Every seed of the project's randomness (training, sampling).
 SEED = 0
 # The learned coder's hyperparameters (analysis.coding.learned.LearnedCoder),

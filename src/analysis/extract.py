@@ -120,14 +120,6 @@ def set_aside(coding: Coding, text: str) -> list[str]:
     return notes
 
 
-def quantity_of(sentence: str, codebook: Codebook) -> str:
-    """The first number the sentence states for an effect (a percentage, a
-    ratio, a count of patients, a size of effect, a duration: the
-    codebook's ``quantities``), or ""."""
-    found = [m for _, pattern in codebook.quantities if (m := pattern.search(sentence))]
-    return min(found, key=lambda m: (m.start(), -m.end())).group(0) if found else ""
-
-
 def with_ids(claims: pd.DataFrame) -> pd.DataFrame:
     """The claims table with each claim's stable ``claim_id``."""
     return claims.assign(claim_id=claim_ids(claims) if len(claims) else pd.Series(dtype=str))
@@ -141,7 +133,6 @@ def claim_rows(doc: str, coding: Coding, codebook: Codebook) -> list[dict]:
     rows = []
     for s, _, claims in coding:
         base = s["body_start"]
-        quantity = quantity_of(s["sentence"], codebook) if claims else ""
         for claim in claims:
             # A learned claim with no cue of its own rests on its whole sentence.
             first = min(claim.hits, key=lambda h: h.start, default=None)
@@ -164,8 +155,8 @@ def claim_rows(doc: str, coding: Coding, codebook: Codebook) -> list[dict]:
                             "cue": " | ".join(unique([h.text for h in claim.hits])),
                             "cue_start": cue_start,
                             "cue_end": cue_end,
-                            "quantified": bool(quantity),
-                            "quantity": quantity,
+                            "quantified": bool(claim.quantity),
+                            "quantity": claim.quantity,
                             "rule": "; ".join(claim.why),
                             "codebook_version": codebook.version,
                             "codebook_sha256": codebook.sha256,

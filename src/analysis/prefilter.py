@@ -9,16 +9,30 @@ the cues whose heads occur are run. A cue whose matches need not start with
 a literal (a leading ``\\w+`` or a character class) has no heads and always
 runs. The prefilter only skips cues that cannot match: the claims are the
 same with or without it.
+
+A head says where a match may start; many heads are common words ("is",
+"can", a digit). :func:`literal_factors` reads off the pattern the words one
+of which every match must *contain* ("cure" in "is not a cure"), and a cue
+whose heads occur runs only if one of its factors occurs too. The codebook's
+other patterns run on a sentence (the names of procedures and conditions,
+hedges, negations, a category's exclusions, a cue's required predicate) are
+*gated* the same way: the same scan of a sentence (:meth:`Prefilter.scan`)
+finds every head and factor at once, and a pattern none of whose factors
+occurs in it is not run on it or on any part of it. A document is scanned
+once (:class:`TextScan`); the scan of each of its sentences is read off it.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
 from re import _constants as C  # noqa: N812 - the parser's own names
 from re import _parser as parser
 
 MAX_HEADS = 400  # more alternatives than this: not worth indexing
 HEAD_CHARS = 5  # a head longer than this says no more about a match
+MIN_FACTOR = 3  # a required literal shorter than this is too common to tell
 
 
 def literal_heads(pattern: re.Pattern[str]) -> frozenset[str] | None:
@@ -60,6 +74,46 @@ def _heads(seq: list, acc: str) -> set[str] | None:
     return {acc} if acc else None  # a class, any character, ...: the head ends
 
 
+def literal_factors(pattern: re.Pattern[str], shortest: int = MIN_FACTOR) -> frozenset[str] | None:
+    """Lower-case strings one of which every match of ``pattern`` contains,
+    each at least ``shortest`` long (the most telling such set), or None."""
+    try:
+        return _best(_required(list(parser.parse(pattern.pattern, pattern.flags))), shortest)
+    except (RecursionError, re.error, TypeError, ValueError):
+        return None
+
+
+def _required(seq: list) -> list[frozenset[str]]:
+    """Sets of strings every match of the parsed sequence contains one of."""
+    out: list[frozenset[str]] = []
+    run = ""
+    for op, av in seq:
+        if op is C.LITERAL:
+            run += chr(av).lower()
+            continue
+        if run:
+            out.append(frozenset({run}))
+            run = ""
+        if op is C.SUBPATTERN:
+            out += _required(list(av[-1]))
+        elif op is C.BRANCH:
+            alternatives = [_best(_required(list(item)), 1) for item in av[1]]
+            if alternatives and all(a is not None for a in alternatives):
+                out.append(frozenset().union(*alternatives))
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] >= 1:
+            out += _required(list(av[2]))
+    if run:
+        out.append(frozenset({run}))
+    return out
+
+
+def _best(sets: list[frozenset[str]], shortest: int) -> frozenset[str] | None:
+    """The set whose shortest string is longest (the rarest to occur), if
+    that string is at least ``shortest`` long."""
+    telling = [s for s in sets if s and len(s) <= MAX_HEADS and min(map(len, s)) >= shortest]
+    return max(telling, key=lambda s: (min(map(len, s)), -len(s))) if telling else None
+
+
 def _set_chars(items: list) -> set[str] | None:
     """The characters of a parsed character set, or None for a negated,
     categorised or large one."""
@@ -85,17 +139,50 @@ def _union(parts) -> set[str] | None:
     return out
 
 
-class Prefilter:
-    """Cue names by their heads. :meth:`matches` runs only the cues whose
-    heads occur in a sentence, and each only where one of its heads starts."""
+@dataclass(frozen=True)
+class Scan:
+    """What one scan of a text tells: where each cue may start (None: not
+    known, run every cue), and which gated patterns may match (None: all)."""
 
-    def __init__(self, cues: dict[str, re.Pattern[str]]):
+    starts: dict[str, list[int]] | None
+    open: frozenset[str] | None
+
+    def may(self, name: str) -> bool:
+        """Whether the gated pattern ``name`` may match the text or a part of it."""
+        return self.open is None or name in self.open
+
+
+UNKNOWN = Scan(None, None)
+
+
+class Prefilter:
+    """Cue names by their heads and the words they need, and gated patterns
+    by theirs, in one automaton. :meth:`matches` runs only the cues whose
+    heads and needed words occur in a sentence, and each only where one of
+    its heads starts."""
+
+    def __init__(
+        self,
+        cues: dict[str, re.Pattern[str]],
+        gated: dict[str, re.Pattern[str]] | None = None,
+        located: dict[str, re.Pattern[str]] | None = None,
+    ):
+        """``cues`` are run where their heads occur, in the order given
+        (:meth:`candidates`); ``located`` patterns (the names of procedures
+        and conditions) are found the same way (:meth:`matches`) but are no
+        cues; ``gated`` patterns are only said to be possible or not
+        (:meth:`Scan.may`)."""
         import ahocorasick
 
+        self.arguments = (cues, gated, located)  # what made it, to make another
+        self.rank = {name: i for i, name in enumerate(cues)}
+        cues = {**cues, **(located or {})}
         self.patterns = cues
         self.automaton = ahocorasick.Automaton()
         by_head: dict[str, set[str]] = {}
+        by_factor: dict[str, set[str]] = {}
         always = set()
+        self.needs: dict[str, frozenset[str]] = {}  # cue -> factors one of which must occur
         for name, pattern in cues.items():
             heads = literal_heads(pattern)
             if heads is None:
@@ -103,26 +190,78 @@ class Prefilter:
                 continue
             for head in heads:
                 by_head.setdefault(head, set()).add(name)
-        for head, names in by_head.items():
-            self.automaton.add_word(head, (len(head), tuple(sorted(names))))
+            factors = literal_factors(pattern)
+            if factors is not None:
+                self.needs[name] = factors
+                for factor in factors:
+                    by_factor.setdefault(factor, set()).add(name)
+        ungated = set()
+        for name, pattern in (gated or {}).items():
+            # a pattern of names may be gated by short ones ("kp")
+            factors = literal_factors(pattern) or literal_factors(pattern, 2)
+            if factors is None:
+                ungated.add(name)
+            for factor in factors or ():
+                by_factor.setdefault(factor, set()).add(name)
+        self.ungated = frozenset(ungated)
+        for word in set(by_head) | set(by_factor):
+            factor_of = tuple(sorted(by_factor.get(word, ())))
+            gates = tuple(name for name in factor_of if name in (gated or {}))
+            entry = (len(word), frozenset(by_head.get(word, ())), factor_of, gates)
+            self.automaton.add_word(word, entry)
         self.always = frozenset(always)
-        self.indexed = bool(by_head)
+        self.free = frozenset(name for name in cues if name not in self.needs)  # no factor
+        self.indexed = bool(by_head) or bool(by_factor)
         if self.indexed:
             self.automaton.make_automaton()
 
+    def scan(self, text: str) -> Scan:
+        """One pass over ``text``: where each cue may start a match (the
+        cues that cannot match are absent) and which gated patterns may
+        match; :data:`UNKNOWN` when lower-casing changed the text's length."""
+        found = self.hits(text)
+        return UNKNOWN if found is None else self._found(found, 0)
+
     def starts(self, text: str) -> dict[str, list[int]] | None:
-        """Where each cue may start a match in ``text`` (the cues that
-        cannot match are absent), or None when positions are not known
-        (lower-casing changed the text's length)."""
+        """:meth:`scan`'s starts of ``text``."""
+        return self.scan(text).starts
+
+    def hits(self, text: str) -> list[tuple[int, int, frozenset, tuple, tuple]] | None:
+        """Every head and factor in ``text`` (start, end, heads' cues,
+        factors' patterns, gated patterns among them), in the order of their
+        ends; None when lower-casing changed the text's length."""
         lowered = text.lower()
         if len(lowered) != len(text):
             return None
-        found: dict[str, set[int]] = {}
-        if self.indexed:
-            for end, (length, names) in self.automaton.iter(lowered):
-                for name in names:
-                    found.setdefault(name, set()).add(end - length + 1)
-        return {name: sorted(at) for name, at in found.items()}
+        if not self.indexed:
+            return []
+        return [
+            (end - length + 1, end + 1, names, factor_of, gates)
+            for end, (length, names, factor_of, gates) in self.automaton.iter(lowered)
+        ]
+
+    def _found(self, found: list[tuple], offset: int) -> Scan:
+        """A scan of the (start, end, heads' cues, factors' patterns) hits
+        inside a text at ``offset``: the factors first, then the heads of
+        the cues that may match."""
+        present: set[str] = set()
+        for hit in found:
+            present.update(hit[3])
+        allowed = self.free | present
+        starts: dict[str, set[int]] = {}
+        for start, _, names, *_ in found:
+            if names:
+                for name in names & allowed:
+                    starts.setdefault(name, set()).add(start - offset)
+        return Scan({n: sorted(at) for n, at in starts.items()}, self.ungated | present)
+
+    def candidates(self, starts: dict[str, list[int]] | None) -> list[str]:
+        """The cues to run on a text with these ``starts``, in the order the
+        cues were given: every cue when the starts are not known."""
+        if starts is None:
+            return list(self.rank)
+        rank = self.rank
+        return sorted((starts.keys() | self.always) & rank.keys(), key=rank.__getitem__)
 
     def matches(self, name: str, text: str, starts: dict[str, list[int]] | None) -> list[re.Match]:
         """The matches ``finditer`` gives for cue ``name`` in ``text``."""
@@ -139,3 +278,39 @@ class Prefilter:
                 out.append(m)
                 end = m.end()
         return out
+
+
+class TextScan:
+    """One pass of a prefilter's automaton over a whole text, and the scan of
+    any part of it read off that pass: what lies wholly inside the part.
+    When lower-casing changes the text's length, each part is scanned on
+    its own."""
+
+    def __init__(self, prefilter: Prefilter, text: str):
+        self.prefilter, self.text = prefilter, text
+        self.hits = prefilter.hits(text)
+        # gated pattern -> (starts, ends) of its factors' hits, in the order of their ends
+        self.spans: dict[str, tuple[list[int], list[int]]] = {}
+        for start, end, _, _, gates in self.hits or ():
+            for name in gates:
+                starts, ends = self.spans.setdefault(name, ([], []))
+                starts.append(start)
+                ends.append(end)
+        self.ends = [hit[1] for hit in self.hits or ()]
+
+    def of(self, start: int, end: int) -> Scan:
+        """The scan of ``text[start:end]``, as :meth:`Prefilter.scan` gives it."""
+        if self.hits is None:
+            return self.prefilter.scan(self.text[start:end])
+        inside = self.hits[bisect_left(self.ends, start + 1) : bisect_right(self.ends, end)]
+        return self.prefilter._found([h for h in inside if h[0] >= start], start)
+
+    def may(self, name: str, start: int, end: int) -> bool:
+        """:meth:`Scan.may` of ``text[start:end]``, for one gated pattern."""
+        if self.hits is None:
+            return self.prefilter.scan(self.text[start:end]).may(name)
+        if name in self.prefilter.ungated:
+            return True
+        starts, ends = self.spans.get(name, ((), ()))
+        first, last = bisect_left(ends, start + 1), bisect_right(ends, end)
+        return any(starts[k] >= start for k in range(first, last))

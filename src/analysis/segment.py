@@ -39,6 +39,7 @@ import re
 import pandas as pd
 
 from analysis.codebook import Codebook
+from analysis.prefilter import TextScan
 from analysis.schema import SENTENCE_COLUMNS
 
 CLAIM_KINDS = ("text", "list_item")
@@ -142,8 +143,12 @@ def _is_prose(line: str, heading: bool, bullet: bool, codebook: Codebook) -> boo
     )
 
 
-def segment_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
-    """Sentence rows of one document (see the module docstring)."""
+def segment_document(
+    doc: str, text: str, codebook: Codebook, scanned: TextScan | None = None
+) -> list[dict]:
+    """Sentence rows of one document (see the module docstring); ``scanned``
+    (the codebook's prefilter over ``text``) spares the patterns that
+    cannot match."""
     rows: list[dict] = []
     section, lead_in, in_references = -1, -1, False
     title_rows: list[dict] = []
@@ -182,7 +187,9 @@ def segment_document(doc: str, text: str, codebook: Codebook) -> list[dict]:
                 kind = "heading"
             elif sentence.rstrip("\"'”’) ").endswith("?"):
                 kind = "question"
-            elif codebook.boilerplate.search(sentence):
+            elif (
+                scanned is None or scanned.may("boilerplate", offset + s, offset + e)
+            ) and codebook.boilerplate.search(sentence):
                 kind = "boilerplate"
             body = 0
             if i == 0 and not heading:

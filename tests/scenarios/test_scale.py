@@ -4,6 +4,7 @@ engine. Speed itself is measured by benchmarks/extraction.py, not here."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import shutil
 
@@ -17,23 +18,45 @@ from analysis import config
 from analysis.cache import extract_corpus
 from analysis.corpus import load_corpus
 from analysis.extract import extract
-from analysis.prefilter import Prefilter, literal_heads
+from analysis.prefilter import Prefilter, literal_factors, literal_heads
 from analysis.report import build_reports
 from analysis.summary import evidence, evidence_datatable
 from analysis.tables import query
-from tests.conftest import make_documents
+from tests.conftest import SHARED, make_documents
 
 
 class NoPrefilter(Prefilter):
-    """Every cue runs everywhere, as without the prefilter."""
+    """Every pattern runs everywhere, as without the prefilter."""
 
-    def starts(self, text):
+    def hits(self, text):
         return None
+
+
+def reference_vectorizers(model):
+    """The model with scikit-learn's own vectorizers, given its vocabularies."""
+    from analysis.coding.learned import REPRESENTATIONS
+
+    coder = copy.copy(model.coder)
+    fast = {name: step for name, step, _, _ in coder.steps_}
+    steps = []
+    for name, transformer, column, weight in REPRESENTATIONS[coder.representation](coder):
+        transformer.vocabulary_ = fast[name].vocabulary_
+        if hasattr(fast[name], "feature_names_"):
+            transformer.feature_names_ = fast[name].feature_names_
+        elif fast[name].idf_ is not None:
+            transformer.idf_ = fast[name].idf_
+        steps.append((name, transformer, column, weight))
+    coder.steps_ = steps
+    return dataclasses.replace(model, coder=coder)
 
 
 @pytest.fixture(scope="module")
 def unfiltered(codebook):
-    return dataclasses.replace(codebook, prefilter=NoPrefilter(codebook.prefilter.patterns))
+    """The codebook with no prefilter and scikit-learn's vectorizers: the
+    plain way the fast paths must agree with."""
+    prefilter = NoPrefilter(*codebook.prefilter.arguments)
+    model = reference_vectorizers(codebook.model) if codebook.model else None
+    return dataclasses.replace(codebook, prefilter=prefilter, model=model)
 
 
 @pytest.mark.parametrize(
@@ -53,9 +76,39 @@ def test_literal_heads(pattern, heads):
     assert (set(found) if found is not None else None) == heads
 
 
-def test_prefilter_changes_no_claim_on_the_sample_corpus(codebook, unfiltered):
-    documents, _ = load_corpus(config.CORPUS)
-    pd.testing.assert_frame_equal(extract(documents, codebook), extract(documents, unfiltered))
+@pytest.mark.parametrize(
+    "pattern, factors",
+    [
+        (
+            r"\b(?:is|be)\s+a\s+(?:complementary|adjunct)\s+(?:therapy|option)",
+            {"complementary", "adjunct"},  # the longer of the two sets it needs
+        ),
+        (r"\b(?:to\s+)?rebuild\b", {"rebuild"}),
+        (r"\b(?:stimulat|promot)\w*\s+collagen", {"collagen"}),
+        (r"\b(?:may|can)\s+(?:\w+\s+)?(?:scar|burn)", {"scar", "burn"}),
+        (r"\b(?:a|an)\s+\w+", None),  # nothing of three letters every match holds
+        (r"(?:cure|x)", None),  # one alternative holds no word
+    ],
+)
+def test_literal_factors(pattern, factors):
+    import re
+
+    found = literal_factors(re.compile(pattern, re.IGNORECASE))
+    assert (set(found) if found is not None else None) == factors
+
+
+@pytest.mark.parametrize("corpus", ["sample", "dev"])
+def test_the_fast_paths_change_no_claim(codebook, unfiltered, corpus):
+    """The prefilter (heads, required words, gates, one scan per document)
+    and the fast vectorizers give the claims the plain way gives, to the
+    last probability, on the sample and the 65 dev articles."""
+    root = config.CORPUS if corpus == "sample" else SHARED / "annotation" / "dev" / "corpus"
+    if not root.is_dir():
+        pytest.skip(f"needs {root}")
+    documents, _ = load_corpus(root)
+    fast = extract(documents, codebook)
+    assert fast["model_version"].ne("rules").all() and len(fast) > 100
+    pd.testing.assert_frame_equal(fast, extract(documents, unfiltered))
 
 
 TEXT = st.lists(

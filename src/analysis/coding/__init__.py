@@ -14,6 +14,8 @@ learned       the learned coder adds the claims the cues missed
 certainty     asserted, hedged or negated (:mod:`analysis.coding.certainty`)
 attribution   procedures and conditions, by the guidelines' order
               (:mod:`analysis.coding.attribution`)
+quantity      the number a claim's sentence states for its effect
+              (:mod:`analysis.coding.quantity`)
 ============  ===============================================================
 
 Domain knowledge lives in the codebook: no component reads the name of a
@@ -26,7 +28,7 @@ from collections.abc import Callable, Sequence
 
 from analysis import config
 from analysis.codebook import Codebook
-from analysis.coding import attribution, certainty, cues, learned
+from analysis.coding import attribution, certainty, cues, learned, quantity
 from analysis.coding.page import Claim, Hit, Mention, Page, read_page
 
 Component = Callable[[list[Page], Codebook], list[Page]]
@@ -35,6 +37,7 @@ COMPONENTS: dict[str, Component] = {
     "learned": learned.apply,
     "certainty": certainty.apply,
     "attribution": attribution.apply,
+    "quantity": quantity.apply,
 }
 
 __all__ = ["COMPONENTS", "Claim", "Hit", "Mention", "Page", "code_pages", "read_pages"]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from analysis.codebook import Category, Codebook
 from analysis.coding.clauses import clause_at, clause_cuts, words_between
 from analysis.coding.page import Claim, Hit, Page
+from analysis.prefilter import UNKNOWN, Scan
 from analysis.schema import CERTAINTIES
 
 
@@ -31,14 +32,14 @@ def apply(pages: list[Page], codebook: Codebook) -> list[Page]:
         for i, claims in enumerate(page.claims):
             if not claims:
                 continue
-            body = page.body(i)
-            scope = Scope.of(body, codebook)
+            body, scan = page.body(i), page.scans[i]
+            scope = Scope.of(body, codebook, scan)
             for claim in claims:
                 if claim.source == "cue":
                     claim.certainty, why = cue_certainty(claim, body, codebook, scope)
                 else:
                     claim.certainty, why = learned_certainty(
-                        page.hits[i], body, claim.category, codebook
+                        page.hits[i], body, claim.category, codebook, scan
                     )
                 claim.why.append(f"{claim.certainty}: {why}")
     return pages
@@ -53,10 +54,11 @@ class Triggers:
     hedges: list
 
     @classmethod
-    def find(cls, body: str, codebook: Codebook) -> Triggers:
-        # One scan says whether any trigger is there; most sentences have none.
-        negated = codebook.any_negation.search(body) is not None
-        hedged = codebook.any_hedge.search(body) is not None
+    def find(cls, body: str, codebook: Codebook, scan: Scan = UNKNOWN) -> Triggers:
+        # One search says whether any trigger is there; most sentences have
+        # none, and the prefilter's scan often tells without it.
+        negated = scan.may("any_negation") and codebook.any_negation.search(body) is not None
+        hedged = scan.may("any_hedge") and codebook.any_hedge.search(body) is not None
         return cls(
             pseudo=[m.span() for m in codebook.pseudo.finditer(body)] if negated else [],
             negations=[m for t in codebook.negations for m in t.pattern.finditer(body)]
@@ -124,8 +126,8 @@ class Scope:
     triggers: Triggers
 
     @classmethod
-    def of(cls, body: str, codebook: Codebook) -> Scope:
-        return cls(clause_cuts(body, codebook), Triggers.find(body, codebook))
+    def of(cls, body: str, codebook: Codebook, scan: Scan = UNKNOWN) -> Scope:
+        return cls(clause_cuts(body, codebook), Triggers.find(body, codebook, scan))
 
 
 def cue_certainty(
@@ -145,7 +147,7 @@ def cue_certainty(
 
 
 def learned_certainty(
-    hits: list[Hit], body: str, category: Category, codebook: Codebook
+    hits: list[Hit], body: str, category: Category, codebook: Codebook, scan: Scan = UNKNOWN
 ) -> tuple[str, str]:
     """(certainty, why) of a claim the learned coder made (see the module
     docstring)."""
@@ -155,13 +157,13 @@ def learned_certainty(
     same = [h for h in hits if h.category.type == category.type]
     if same:
         cuts = clause_cuts(body, codebook)
-        triggers = Triggers.find(body, codebook)
+        triggers = Triggers.find(body, codebook, scan)
         own = [(h.start, h.end) for h in same]
         return strongest([certainty_of(h, body, cuts, own, triggers, codebook) for h in same])
-    denied = codebook.denial.search(body)
+    denied = codebook.denial.search(body) if scan.may("denial") else None
     if denied:
         return "negated", f"the sentence denies the effect: {denied.group()!r}"
-    hedge = codebook.any_hedge.search(body)
+    hedge = codebook.any_hedge.search(body) if scan.may("any_hedge") else None
     if hedge:
         return "hedged", f"hedged by {hedge.group()!r} in the sentence"
     return "asserted", "no hedge in the sentence"

@@ -29,6 +29,7 @@ import re
 from analysis.codebook import Codebook
 from analysis.coding.clauses import clause_at, clause_cuts
 from analysis.coding.page import Claim, Hit, Mention, Page
+from analysis.prefilter import UNKNOWN, Scan
 from analysis.segment import CLAIM_KINDS
 
 # Kinds of line whose cues are found, for the learned coder to read, when
@@ -45,84 +46,104 @@ def apply(pages: list[Page], codebook: Codebook) -> list[Page]:
         for i, s in enumerate(page.sentences):
             body, procs, conds = page.found[i]
             lead_in = page.sentences[s["lead_in"]]["sentence"] if s["lead_in"] >= 0 else ""
-            hits = find_hits(body, procs, codebook, lead_in) if s["kind"] in hit_kinds else []
+            scan = page.scans[i]
+            hits = find_hits(body, procs, codebook, lead_in, scan) if s["kind"] in hit_kinds else []
             page.hits[i] = hits
             if s["kind"] not in CLAIM_KINDS:
                 page.reasons[i] = s["kind"]
                 continue
-            page.reasons[i] = not_a_claim(body, procs, conds, codebook)
+            page.reasons[i] = not_a_claim(body, procs, conds, codebook, scan)
             if not page.reasons[i]:
                 page.claims[i] = rule_claims(body, conds, list(hits), codebook)
     return pages
 
 
 def not_a_claim(
-    body: str, procedures: list[Mention], conditions: list[Mention], cb: Codebook
+    body: str,
+    procedures: list[Mention],
+    conditions: list[Mention],
+    cb: Codebook,
+    scan: Scan = UNKNOWN,
 ) -> str:
-    """Why a sentence body carries no claim, or "" when it may."""
+    """Why a sentence body carries no claim, or "" when it may (``scan``:
+    the prefilter's scan of ``body``)."""
     named = any(not p.flag for p in procedures)
-    if cb.background_subjects.match(body):
+    if scan.may("background_subjects") and cb.background_subjects.match(body):
         return "background subject"
     rest = LEADING_ARTICLE.sub("", body)
     offset = len(body) - len(rest)
     if not named and any(c.start == offset for c in conditions):
         return "describes a condition"
-    definition = cb.definition.search(body)
+    definition = cb.definition.search(body) if scan.may("definition") else None
     if not named and definition and "," not in body[: definition.start()]:
         return "definition"
     return ""
 
 
 def find_hits(
-    body: str, procedures: list[Mention], codebook: Codebook, lead_in: str = ""
+    body: str,
+    procedures: list[Mention],
+    codebook: Codebook,
+    lead_in: str = "",
+    scan: Scan | None = None,
 ) -> list[Hit]:
     """Cue matches of every category in one sentence body (see the module
     docstring). A list item's required predicate may stand in its
-    ``lead_in`` ("Avoid it if you are:" then "Pregnant")."""
+    ``lead_in`` ("Avoid it if you are:" then "Pregnant"). ``scan`` is the
+    prefilter's scan of ``body`` (made here when not given)."""
     names = [(p.start, p.end) for p in procedures]
     prefilter = codebook.prefilter
-    starts = prefilter.starts(body)
+    scan = scan or prefilter.scan(body)
+    starts = scan.starts
     hits = []
-    for category in codebook.categories:
-        excluded: list[tuple[int, int]] | None = None
-        for cue in category.cues:
-            if starts is not None and cue.name not in starts and cue.name not in prefilter.always:
-                continue
-            matches = [
-                m
-                for m in prefilter.matches(cue.name, body, starts)
-                if m.end() > m.start()
-                and not any(s <= m.start() and m.end() <= e for s, e in names)  # a name's part
+    excluded_of: dict[str, list[tuple[int, int]]] = {}
+    for name in prefilter.candidates(starts):  # in the codebook's order
+        category, cue = codebook.cue_index[name]
+        matches = [
+            m
+            for m in prefilter.matches(name, body, starts)
+            if m.end() > m.start()
+            and not any(s <= m.start() and m.end() <= e for s, e in names)  # a name's part
+        ]
+        if not matches:
+            continue
+        needed = None
+        if cue.requires is not None:
+            may = scan.may(f"requires:{name}")
+            needed = list(cue.requires.finditer(body)) if may else []
+        if needed == [] and lead_in and cue.requires.search(lead_in):
+            needed = None  # the lead-in states it; certainty attaches to the cue
+        if needed == []:
+            continue
+        excluded = excluded_of.get(category.id)
+        if excluded is None:
+            excluded = [
+                m.span()
+                for k, x in enumerate(category.exclude)
+                if scan.may(f"exclude:{category.id}#{k}")
+                for m in x.finditer(body)
             ]
-            if not matches:
+            excluded_of[category.id] = excluded
+        for m in matches:
+            if any(s < m.end() and m.start() < e for s, e in excluded):
                 continue
-            needed = list(cue.requires.finditer(body)) if cue.requires is not None else None
-            if needed == [] and lead_in and cue.requires.search(lead_in):
-                needed = None  # the lead-in states it; certainty attaches to the cue
-            if needed == []:
-                continue
-            if excluded is None:
-                excluded = [m.span() for x in category.exclude for m in x.finditer(body)]
-            for m in matches:
-                if any(s < m.end() and m.start() < e for s, e in excluded):
-                    continue
-                head = m.start("head") if "head" in cue.pattern.groupindex else -1
-                if needed:
-                    # The predicate the cue needs carries the certainty:
-                    # "people with bleeding disorders may be at higher risk".
-                    after = [n for n in needed if n.start() >= m.start()]
-                    head = (after or needed)[0].start()
-                hits.append(
-                    Hit(
-                        category,
-                        cue.name,
-                        m.start(),
-                        m.end(),
-                        head if head >= 0 else m.start(),
-                        m.group(),
-                        weak=cue.weak,
-                    )
+            head = m.start("head") if "head" in cue.pattern.groupindex else -1
+            if needed:
+                # The predicate the cue needs carries the certainty:
+                # "people with bleeding disorders may be at higher risk".
+                after = [n for n in needed if n.start() >= m.start()]
+                head = (after or needed)[0].start()
+            hits.append(
+                Hit(
+                    category,
+                    cue.name,
+                    m.start(),
+                    m.end(),
+                    head if head >= 0 else m.start(),
+                    m.group(),
+                    weak=cue.weak,
                 )
+            )
     return resolve_overlaps(hits, codebook)
 
 

@@ -115,8 +115,8 @@ def page_features(page: Page, codebook: Codebook) -> pd.DataFrame:
             hit_categories={label_of(h.category) for h in page.hits[i]},
             coded_categories={label_of(x.category) for x in page.claims[i]},
             context_categories={label_of(h.category) for h in page.hits[c]} if c >= 0 else set(),
-            hedged=bool(codebook.any_hedge.search(body)),
-            negated=bool(codebook.any_negation.search(body)),
+            hedged=page.scans[i].may("any_hedge") and bool(codebook.any_hedge.search(body)),
+            negated=page.scans[i].may("any_negation") and bool(codebook.any_negation.search(body)),
             previous_kind=page.sentences[i - 1]["kind"] if i else "",
         )
         if page.reasons[i] and page.reasons[i] != s["kind"]:

@@ -55,6 +55,7 @@ from analysis import config
 from analysis.codebook import Codebook
 from analysis.coding.features import label_of, page_features
 from analysis.coding.page import Claim, Page
+from analysis.coding.vectors import from_fitted, of_kind
 from analysis.errors import ModelError
 
 # How many of the heaviest terms explain a learned decision.
@@ -144,7 +145,7 @@ class LearnedCoder(ClassifierMixin, BaseEstimator):
                 f"too little coded text to learn from ({len(X)} sentences: {exc}); "
                 "code more articles"
             ) from None
-        fitted = {name: transformer for name, transformer, _ in features.transformers_}
+        fitted = {name: from_fitted(t) for name, t, _ in features.transformers_}
         self.steps_ = [(name, fitted[name], column, weight) for name, _, column, weight in steps]
         regression = LogisticRegression(
             C=self.C,
@@ -176,9 +177,10 @@ class LearnedCoder(ClassifierMixin, BaseEstimator):
                 bias[j] = np.log(p / (1 - p))
         self.weights_, self.bias_ = weights.astype(np.float32), bias
 
-    def transform(self, X: pd.DataFrame) -> Any:  # noqa: N803
-        """The sparse feature matrix of a features table: each fitted
-        vectorizer on its column, weighted, side by side."""
+    def transform(self, X: pd.DataFrame | dict[str, list]) -> Any:  # noqa: N803
+        """The sparse feature matrix of a features table (or of its columns
+        as lists): each fitted vectorizer (:mod:`analysis.coding.vectors`)
+        on its column, weighted, side by side."""
         from scipy import sparse
 
         parts = [
@@ -187,7 +189,7 @@ class LearnedCoder(ClassifierMixin, BaseEstimator):
         ]
         return sparse.hstack(parts, format="csr")
 
-    def decide(self, X: pd.DataFrame) -> tuple[np.ndarray, Any]:  # noqa: N803
+    def decide(self, X: pd.DataFrame | dict[str, list]) -> tuple[np.ndarray, Any]:  # noqa: N803
         """(probabilities, feature matrix) of a features table."""
         x = self.transform(X)
         return 1.0 / (1.0 + np.exp(-(x @ self.weights_ + self.bias_))), x
@@ -415,8 +417,6 @@ def load_model(path: str | Path) -> Model:
 def _rebuild(manifest: dict, arrays: Any) -> LearnedCoder:
     """A fitted coder from its manifest and arrays: the representation's
     steps, each given its vocabulary and idf weights."""
-    from sklearn.feature_extraction import DictVectorizer
-
     params = dict(manifest["hyperparameters"])
     coder = LearnedCoder(labels=tuple(manifest["labels"]), **params)
     if coder.representation not in REPRESENTATIONS:
@@ -426,12 +426,9 @@ def _rebuild(manifest: dict, arrays: Any) -> LearnedCoder:
     steps = []
     for name, transformer, column, weight in REPRESENTATIONS[coder.representation](coder):
         vocabulary = {str(k): int(v) for k, v in saved[name]["vocabulary"].items()}
-        transformer.vocabulary_ = vocabulary
-        if isinstance(transformer, DictVectorizer):
-            transformer.feature_names_ = sorted(vocabulary, key=vocabulary.get)
-        if f"idf/{name}" in arrays:
-            transformer.idf_ = np.asarray(arrays[f"idf/{name}"], dtype=np.float64)
-        steps.append((name, transformer, column, weight))
+        idf = arrays.get(f"idf/{name}")
+        idf = None if idf is None else np.asarray(idf, dtype=np.float64)
+        steps.append((name, of_kind(transformer.get_params(), vocabulary, idf), column, weight))
     coder.steps_ = steps
     coder.names_ = feature_names(steps)
     coder.weights_ = np.asarray(arrays["weights"], dtype=np.float32)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.codebook import Category, Codebook
+from analysis.prefilter import UNKNOWN, Scan, TextScan
 from analysis.segment import segment_document
 
 # Kinds of line no claim can stand on, whose names still tell what the page
@@ -74,6 +75,7 @@ class Claim:
     probability: float | None = None  # the learned coder's, when it has one
     # where each attribution came from: "sentence", "list lead-in", ...
     levels: dict[str, str] = field(default_factory=dict)
+    quantity: str = ""  # the number its sentence states for the effect, as written
 
 
 @dataclass
@@ -88,15 +90,19 @@ class Page:
     reasons: list[str] = field(default_factory=list)  # why no claim ("" when one may stand)
     claims: list[list[Claim]] = field(default_factory=list)
     title: int = -1  # sid of the page's title line, -1 when none is found
+    scans: list[Scan] = field(default_factory=list)  # the prefilter's scan of each body
+    scanned: TextScan | None = None  # the prefilter's scan of the whole text
     extra: dict[str, Any] = field(default_factory=dict)  # components' own notes
 
     def body(self, i: int) -> str:
         return self.found[i][0]
 
 
-def find_procedures(body: str, codebook: Codebook) -> list[Mention]:
+def find_procedures(body: str, codebook: Codebook, scan: Scan = UNKNOWN) -> list[Mention]:
+    """The procedures named in a sentence body (``scan``: the prefilter's
+    scan of it), each flagged when named as a comparison."""
     out = []
-    for m in codebook.procedures.pattern.finditer(body):
+    for m in codebook.prefilter.matches("procedures", body, scan.starts):
         comparator = bool(codebook.comparators.search(body[max(0, m.start() - 40) : m.start()]))
         out.append(
             Mention(codebook.procedures.canonical(m.group()), m.start(), m.end(), comparator)
@@ -104,9 +110,11 @@ def find_procedures(body: str, codebook: Codebook) -> list[Mention]:
     return out
 
 
-def find_conditions(body: str, codebook: Codebook) -> list[Mention]:
+def find_conditions(body: str, codebook: Codebook, scan: Scan = UNKNOWN) -> list[Mention]:
+    """The conditions named in a sentence body (``scan``: the prefilter's
+    scan of it), each flagged when named as a population."""
     out = []
-    for m in codebook.conditions.pattern.finditer(body):
+    for m in codebook.prefilter.matches("conditions", body, scan.starts):
         before, after = body[max(0, m.start() - 40) : m.start()], body[m.end() : m.end() + 12]
         population = bool(
             codebook.population.search(before) or codebook.population_after.match(after)
@@ -131,12 +139,17 @@ def named(mentions: list[Mention], kind: str) -> list[str]:
 
 def read_page(doc: str, text: str, codebook: Codebook) -> Page:
     """Segment a document and find the names each sentence mentions."""
-    sentences = segment_document(doc, text, codebook)
-    found = []
+    scanned = TextScan(codebook.prefilter, text)  # one pass finds every literal
+    sentences = segment_document(doc, text, codebook, scanned)
+    found, scans = [], []
     for s in sentences:
         body = text[s["body_start"] : s["end"]]
-        found.append((body, find_procedures(body, codebook), find_conditions(body, codebook)))
-    page = Page(doc, text, sentences, found)
+        scan = scanned.of(s["body_start"], s["end"])
+        procedures = find_procedures(body, codebook, scan)
+        conditions = find_conditions(body, codebook, scan)
+        found.append((body, procedures, conditions))
+        scans.append(scan)
+    page = Page(doc, text, sentences, found, scans=scans, scanned=scanned)
     page.hits = [[] for _ in sentences]
     page.reasons = ["" for _ in sentences]
     page.claims = [[] for _ in sentences]
