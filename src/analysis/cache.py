@@ -48,6 +48,7 @@ CODING_MODULES = (
     "coding/cues.py",
     "coding/features.py",
     "coding/learned.py",
+    "coding/model_files.py",
     "coding/quantity.py",
     "coding/vectors.py",
     "coding/page.py",

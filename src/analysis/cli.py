@@ -251,10 +251,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     check_apart(Path(args.corpus), Path(args.out))  # before anything is loaded
     check_pages(args.by)
-    run = build_reports(
+    run = build_reports(  # loads the codebook and model only if something changed
         corpus=args.corpus,
         out=args.out,
-        codebook=_load_codebook(args),
+        codebook=args.codebook,
+        model=args.model,
         notebooks=args.notebooks,
         images=args.images,
         jobs=args.jobs,

@@ -27,6 +27,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -43,7 +44,13 @@ from analysis.notebook import deep_dive_name, slug
 from analysis.regression import covariate
 from analysis.schema import claim_types, unique_claims
 from analysis.summary import document_key, matrix_export
-from analysis.tables import check_output, write_for_spreadsheets, write_table, write_text
+from analysis.tables import (
+    check_output,
+    read_table,
+    write_for_spreadsheets,
+    write_table,
+    write_text,
+)
 
 OVERVIEW = "overview.ipynb"
 DEEP_DIVE = "deep_dive.ipynb"
@@ -75,7 +82,8 @@ def corpus_hash(documents: pd.DataFrame) -> str:
 
 @dataclass
 class Job:
-    """One report to run: its notebook, page name, title and parameters."""
+    """One report to run: its notebook, page name, title and parameters;
+    once planned, the claims it counts and its fingerprint."""
 
     name: str
     notebook: str
@@ -83,6 +91,8 @@ class Job:
     parameters: dict
     procedure: str = ""
     condition: str = ""
+    subset: pd.DataFrame | None = None
+    fingerprint: str = ""
 
 
 @dataclass
@@ -596,6 +606,41 @@ def run_jobs(
         return results
 
 
+@dataclass(frozen=True)
+class Options:
+    """What a report run is asked to do: :func:`build_reports`'s arguments,
+    paths resolved. Every step reads it; none changes it."""
+
+    corpus: Path
+    out: Path
+    codebook: str | Path | Codebook
+    model: str | Path | None
+    notebooks: Path
+    kernel: str
+    images: bool
+    jobs: int
+    rebuild: bool
+    min_claims: int
+    by: tuple[str, ...]
+    metadata: str | Path | None
+    limits: config.Limits
+    validation: str | Path | None
+    covariates: tuple[str, ...]
+
+    def parameters(self) -> dict:
+        """The options the provenance records."""
+        return {
+            "kernel": self.kernel,
+            "notebooks": str(self.notebooks),
+            "images": self.images,
+            "jobs": self.jobs,
+            "by": list(self.by),
+            "covariates": list(self.covariates),
+            "metadata": str(self.metadata or ""),
+            "validation": str(self.validation or ""),
+        }
+
+
 def build_reports(
     corpus: str | Path = config.CORPUS,
     out: str | Path = config.REPORTS,
@@ -611,6 +656,7 @@ def build_reports(
     limits: config.Limits = config.LIMITS,
     validation: str | Path | None = None,
     covariates: tuple[str, ...] | list[str] = (),
+    model: str | Path | None = config.MODEL,
 ) -> ReportRun:
     """Extract the corpus once (through the per-document cache), run every
     report whose inputs changed in ``jobs`` processes, write index.html.
@@ -624,143 +670,307 @@ def build_reports(
     every page states and corrects its counts with, then come from it
     instead of the coder's own cross-validation folds. ``covariates``
     (documents columns, ``words`` or ``year``) enter the comparisons' group
-    models beside the group."""
+    models beside the group. ``codebook`` is a path (loaded with ``model``,
+    the learned coder, only when something changed) or a loaded codebook.
+
+    The run is a row of small steps, each taking and returning plain data,
+    inside the folder's lock: :func:`unchanged` (a run whose inputs are the
+    last run's returns that run, having read no document and loaded no
+    codebook), :func:`extract_step`, :func:`write_data`, :func:`plan`,
+    :func:`execute` and :func:`finish` (provenance and index)."""
+    options = Options(
+        corpus=Path(corpus),
+        out=Path(out).resolve(),
+        codebook=codebook,
+        model=model,
+        notebooks=Path(notebooks).resolve(),
+        kernel=kernel,
+        images=images,
+        jobs=jobs,
+        rebuild=rebuild,
+        min_claims=min_claims,
+        by=tuple(dict.fromkeys(by)),  # a column given twice is one page
+        metadata=metadata,
+        limits=limits,
+        validation=validation,
+        covariates=tuple(dict.fromkeys(covariates)),
+    )
     check_apart(Path(corpus), Path(out))
     check_output(Path(out), table=False)
-    check_pages(by)
-    with folder_lock(Path(out)):  # one run writes a report folder at a time
-        cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
-        out, notebooks = Path(out).resolve(), Path(notebooks).resolve()
-        cache = work_dir(out) / "cache"
-        if rebuild:
-            shutil.rmtree(cache, ignore_errors=True)
-        claims, documents, problems = extract_corpus(
-            corpus,
-            cb,
-            cache / "claims",
-            metadata=metadata,
-            limits=limits,
-            each=lambda document: write_article(document, out),  # evidence opens them
-        )
-        remove_stale_articles(out, set(documents["sha256"]))
-        by = tuple(dict.fromkeys(by))  # a column given twice is one page
-        covariates = tuple(dict.fromkeys(covariates))
-        for column in by:
-            groups_of(documents, column)  # refuse a column the corpus does not have, before any run
-        for name in covariates if by else ():
-            covariate(documents, name)  # and a covariate
-        data_dir = out / "data"
-        write_table(claims, data_dir / "claims.parquet")
-        write_table(claims, data_dir / "claims.csv")
-        write_table(unique_claims(claims), data_dir / "claims_unique.csv")
-        write_table(documents, data_dir / "documents.parquet")
-        write_table(problems, data_dir / "problems.csv")
-        write_matrices(claims, documents, cb, data_dir)
-        accuracy = accuracy_of(
-            claims, documents, error_basis(cb, claims, str(validation) if validation else None)
-        )
-        write_table(accuracy.estimates, data_dir / "estimates.csv")
-        write_table(accuracy.shares, data_dir / "share_estimates.csv")
-        write_table(accuracy.rates, data_dir / "error_rates.csv")
-        write_text(data_dir / "accuracy.json", json.dumps(accuracy.to_json(), indent=1))
-        data = {  # absolute: the notebooks run in their own folder
-            "claims_path": str(data_dir / "claims.parquet"),
-            "documents_path": str(data_dir / "documents.parquet"),
-            "problems_path": str(data_dir / "problems.csv"),
-            "codebook_path": str(Path(cb.path).resolve()),
-            "accuracy_path": str(data_dir / "accuracy.json"),
-            "articles": True,
-        }
-        accuracy_hash = table_hash(
-            accuracy.rates, accuracy.estimates, accuracy.shares
-        ) + json.dumps(accuracy.to_json(), sort_keys=True)
-        write_comparisons(claims, documents, by, covariates, data_dir)
-        inputs = Inputs(claims, documents, problems, data, min_claims, tuple(by), covariates)
-        planned = plan_jobs(inputs)
-        stale = remove_stale_pages(out, {job.name for _, job in planned})
-        state_path = cache / "reports.json"
+    check_pages(options.by)
+    with folder_lock(options.out):  # one run writes a report folder at a time
+        inputs_print = run_fingerprint(options)
+        previous = unchanged(options, inputs_print)
+        if previous is not None:
+            return previous
+        cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook, model=model)
+        claims, documents, problems = extract_step(options, cb)
+        inputs, accuracy = write_data(options, cb, claims, documents, problems)
+        planned, stale = plan(options, inputs, accuracy)
+        results = execute(options, [job for job, todo in planned if todo])
+        return finish(options, cb, inputs, accuracy, planned, results, stale, inputs_print)
+
+
+# ---------------------------------------------------------------- steps
+
+
+def state_path(out: Path) -> Path:
+    """The last run's state: each page's fingerprint, and the run's own."""
+    return work_dir(out) / "cache" / "reports.json"
+
+
+def read_state(out: Path) -> dict:
+    try:
+        state = json.loads(state_path(out).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _file_print(path: str | Path | None) -> str:
+    """A file named by an option: its content hash ("" when none is given;
+    the name when there is no such file, which the run then reports)."""
+    if not path or str(path).lower() == "none":
+        return ""
+    path = Path(path)
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return f"missing:{path}"
+
+
+def run_fingerprint(options: Options) -> str:
+    """What a whole run depends on, read without parsing anything: the name,
+    size and modification time of every file the corpus's readers take
+    (and of its metadata table), the bytes of the codebook, the model, the
+    metadata and validation files and the notebooks, the package's code,
+    and the options. Equal prints: nothing a report shows can differ."""
+    from analysis.corpus import metadata_file, scan
+
+    h = hashlib.sha256(json.dumps(options.parameters(), sort_keys=True).encode())
+    h.update(f"{options.min_claims}\n{options.limits}\n{options.corpus.resolve()}\n".encode())
+    files, skipped = scan(options.corpus)
+    meta = options.metadata or metadata_file(options.corpus)
+    for path in [*files, *([Path(meta)] if meta else [])]:
         try:
-            previous = json.loads(state_path.read_text())
-        except (OSError, ValueError):
-            previous = {}
-        todo, prints, subsets = [], {}, {}
-        for kind, job in planned:
-            job.parameters["images_dir"] = str(out / "images" / job.name) if images else ""
-            subset, depends = kind.rows(job, inputs)
-            if kind.evidence:
-                for suffix in (".csv", ".parquet"):  # the full evidence beside the report
-                    write_table(subset, data_dir / f"{job.name}.evidence{suffix}")
-            subsets[job.name] = subset
-            prints[job.name] = fingerprint(job, notebooks, table_hash(*depends) + accuracy_hash)
-            if (
-                previous.get(job.name) != prints[job.name]
-                or not (out / f"{job.name}.html").is_file()
-            ):
-                todo.append(job)
-        results = dict(
-            zip([j.name for j in todo], run_jobs(todo, notebooks, out, kernel, jobs), strict=True)
-        )
-        rows = []
-        for _, job in planned:
-            status, error = results.get(job.name, ("ok", ""))
-            subset = subsets[job.name]
-            totals = count_claims(subset.assign(_all=1), ["_all"]) if not subset.empty else None
-            by_type = count_claims(subset, ["type"]).set_index("type")["claims"]
-            rows.append(
-                {
-                    "name": job.name,
-                    "notebook": job.notebook,
-                    "title": job.title,
-                    "procedure": job.procedure,
-                    "condition": job.condition,
-                    "html": f"{job.name}.html",
-                    "status": status,
-                    "error": error,
-                    "rerun": job.name in results,
-                    "claims": int(totals["claims"].iloc[0]) if totals is not None else 0,
-                    "articles": int(totals["articles"].iloc[0]) if totals is not None else 0,
-                    **{t: int(by_type.get(t, 0)) for t in claim_types(claims)},
-                }
-            )
-        state = {r["name"]: prints[r["name"]] for r in rows if r["status"] == "ok"}
-        write_text(state_path, json.dumps(state, indent=1))
-        provenance = {
-            "corpus": str(Path(corpus)),
-            "corpus_sha256": corpus_hash(documents),
-            "documents": int(len(documents)),
-            "problem_rows": int(len(problems)),  # skipped, repaired or set aside
-            "codebook": cb.path,
-            "codebook_version": cb.version,
-            "codebook_sha256": cb.sha256,
-            "model_version": cb.model.version if cb.model else "rules",
-            "model_sha256": cb.model.sha256 if cb.model else "",
-            "error_rates_from": accuracy.basis,
-            "training_articles_in_corpus": len(accuracy.in_sample),
-            "package_version": analysis.__version__,
-            "parameters": json.dumps(
-                {
-                    "kernel": kernel,
-                    "notebooks": str(notebooks),
-                    "images": images,
-                    "jobs": jobs,
-                    "by": list(by),
-                    "covariates": list(covariates),
-                    "metadata": str(metadata or ""),
-                    "validation": str(validation or ""),
-                }
-            ),
-            "reports_rerun": f"{len(results)} of {len(planned)}",
-            "stale_pages_removed": stale,
-            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        }
-        run = ReportRun(
-            out=out,
-            jobs=pd.DataFrame(rows),
+            stat = path.stat()
+            h.update(f"{path}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(f"{path}\x1fmissing\n".encode())
+    h.update(repr(sorted(map(str, skipped))).encode())
+    if isinstance(options.codebook, Codebook):
+        model = options.codebook.model
+        h.update(f"{options.codebook.sha256}\n{model.sha256 if model else 'rules'}".encode())
+    else:
+        from analysis.coding.model_files import model_files
+
+        h.update(_file_print(options.codebook).encode())
+        for path in model_files(options.model):
+            h.update(_file_print(path).encode())
+    for path in (options.validation, options.metadata):
+        h.update(_file_print(path).encode())
+    for name in (OVERVIEW, DEEP_DIVE, COMPARE):
+        notebook = options.notebooks / name
+        h.update(notebook_source(notebook).encode() if notebook.is_file() else b"-")
+    h.update(f"{analysis.__version__}\n{code_hash()}".encode())
+    return h.hexdigest()
+
+
+def unchanged(options: Options, inputs_print: str) -> ReportRun | None:
+    """The last run, when this one's inputs are its inputs and every page it
+    wrote is still there: nothing is read, run or written. None otherwise."""
+    if options.rebuild:
+        return None
+    state = read_state(options.out)
+    last = state.get("run")
+    if not isinstance(last, dict) or last.get("fingerprint") != inputs_print:
+        return None
+    try:
+        jobs = pd.DataFrame(last["jobs"])
+        pages = [options.out / "index.html", *(options.out / str(h) for h in jobs["html"])]
+        data = [options.out / "data" / name for name in last["data"]]
+        if not all(path.is_file() for path in pages + data):
+            return None
+        problems = read_table(options.out / "data" / "problems.csv")
+        return ReportRun(
+            out=options.out,
+            jobs=jobs.assign(rerun=False),
             problems=problems,
-            provenance=provenance,
-            min_claims=min_claims,
-            types=claim_types(claims),
+            provenance=last["provenance"],
+            min_claims=options.min_claims,
+            types=tuple(last["types"]),
         )
-        write_text(out / "provenance.json", json.dumps(provenance, indent=2))
-        write_index(run)
-        return run
+    except (KeyError, TypeError, ValueError, OSError):
+        return None
+
+
+def extract_step(options: Options, cb: Codebook) -> tuple[pd.DataFrame, ...]:
+    """(claims, documents, problems) of the corpus, through the cache, each
+    article's page written as it is read; the comparison columns and
+    covariates checked against the documents before any page is run."""
+    cache = work_dir(options.out) / "cache"
+    if options.rebuild:
+        shutil.rmtree(cache, ignore_errors=True)
+    claims, documents, problems = extract_corpus(
+        options.corpus,
+        cb,
+        cache / "claims",
+        metadata=options.metadata,
+        limits=options.limits,
+        each=lambda document: write_article(document, options.out),  # evidence opens them
+    )
+    remove_stale_articles(options.out, set(documents["sha256"]))
+    for column in options.by:
+        groups_of(documents, column)  # refuse a column the corpus does not have
+    for name in options.covariates if options.by else ():
+        covariate(documents, name)  # and a covariate
+    return claims, documents, problems
+
+
+def write_data(
+    options: Options,
+    cb: Codebook,
+    claims: pd.DataFrame,
+    documents: pd.DataFrame,
+    problems: pd.DataFrame,
+) -> tuple[Inputs, Any]:
+    """Write the run's data tables (claims, documents, problems, matrices,
+    the coder's error and corrected estimates, comparisons) under
+    ``data/``; return what the pages are planned from, and the accuracy."""
+    data_dir = options.out / "data"
+    write_table(claims, data_dir / "claims.parquet")
+    write_table(claims, data_dir / "claims.csv")
+    write_table(unique_claims(claims), data_dir / "claims_unique.csv")
+    write_table(documents, data_dir / "documents.parquet")
+    write_table(problems, data_dir / "problems.csv")
+    write_matrices(claims, documents, cb, data_dir)
+    validation = str(options.validation) if options.validation else None
+    accuracy = accuracy_of(claims, documents, error_basis(cb, claims, validation))
+    write_table(accuracy.estimates, data_dir / "estimates.csv")
+    write_table(accuracy.shares, data_dir / "share_estimates.csv")
+    write_table(accuracy.rates, data_dir / "error_rates.csv")
+    write_text(data_dir / "accuracy.json", json.dumps(accuracy.to_json(), indent=1))
+    write_comparisons(claims, documents, options.by, options.covariates, data_dir)
+    data = {  # absolute: the notebooks run in their own folder
+        "claims_path": str(data_dir / "claims.parquet"),
+        "documents_path": str(data_dir / "documents.parquet"),
+        "problems_path": str(data_dir / "problems.csv"),
+        "codebook_path": str(Path(cb.path).resolve()),
+        "accuracy_path": str(data_dir / "accuracy.json"),
+        "articles": True,
+    }
+    inputs = Inputs(
+        claims, documents, problems, data, options.min_claims, options.by, options.covariates
+    )
+    return inputs, accuracy
+
+
+Planned = list[tuple[Job, bool]]  # every job of the run, and whether it must run
+
+
+def plan(options: Options, inputs: Inputs, accuracy: Any) -> tuple[Planned, int]:
+    """Every report of the run with its fingerprint (``job.parameters``
+    gains ``images_dir``; each deep dive's evidence is written beside its
+    page), whether it must run (its fingerprint is not the last run's, or
+    its page is gone), and how many stale pages were removed."""
+    planned = plan_jobs(inputs)
+    stale = remove_stale_pages(options.out, {job.name for _, job in planned})
+    accuracy_print = table_hash(accuracy.rates, accuracy.estimates, accuracy.shares)
+    accuracy_print += json.dumps(accuracy.to_json(), sort_keys=True)
+    previous = read_state(options.out).get("pages", {})
+    out = []
+    for kind, job in planned:
+        images = str(options.out / "images" / job.name) if options.images else ""
+        job.parameters["images_dir"] = images
+        subset, depends = kind.rows(job, inputs)
+        if kind.evidence:
+            for suffix in (".csv", ".parquet"):  # the full evidence beside the report
+                write_table(subset, options.out / "data" / f"{job.name}.evidence{suffix}")
+        job.subset = subset
+        job.fingerprint = fingerprint(job, options.notebooks, table_hash(*depends) + accuracy_print)
+        page = options.out / f"{job.name}.html"
+        out.append((job, previous.get(job.name) != job.fingerprint or not page.is_file()))
+    return out, stale
+
+
+def execute(options: Options, todo: list[Job]) -> dict[str, tuple[str, str]]:
+    """Run the jobs' notebooks and export their pages: (status, error) by name."""
+    results = run_jobs(todo, options.notebooks, options.out, options.kernel, options.jobs)
+    return dict(zip([job.name for job in todo], results, strict=True))
+
+
+def finish(
+    options: Options,
+    cb: Codebook,
+    inputs: Inputs,
+    accuracy: Any,
+    planned: Planned,
+    results: dict[str, tuple[str, str]],
+    stale: int,
+    inputs_print: str,
+) -> ReportRun:
+    """The jobs table, the provenance, ``index.html`` and the state the next
+    run compares itself with."""
+    claims, documents, problems = inputs.claims, inputs.documents, inputs.problems
+    rows = []
+    for job, _ in planned:
+        status, error = results.get(job.name, ("ok", ""))
+        subset = job.subset
+        totals = count_claims(subset.assign(_all=1), ["_all"]) if not subset.empty else None
+        by_type = count_claims(subset, ["type"]).set_index("type")["claims"]
+        rows.append(
+            {
+                "name": job.name,
+                "notebook": job.notebook,
+                "title": job.title,
+                "procedure": job.procedure,
+                "condition": job.condition,
+                "html": f"{job.name}.html",
+                "status": status,
+                "error": error,
+                "rerun": job.name in results,
+                "claims": int(totals["claims"].iloc[0]) if totals is not None else 0,
+                "articles": int(totals["articles"].iloc[0]) if totals is not None else 0,
+                **{t: int(by_type.get(t, 0)) for t in claim_types(claims)},
+            }
+        )
+    provenance = {
+        "corpus": str(options.corpus),
+        "corpus_sha256": corpus_hash(documents),
+        "documents": int(len(documents)),
+        "problem_rows": int(len(problems)),  # skipped, repaired or set aside
+        "codebook": cb.path,
+        "codebook_version": cb.version,
+        "codebook_sha256": cb.sha256,
+        "model_version": cb.model.version if cb.model else "rules",
+        "model_sha256": cb.model.sha256 if cb.model else "",
+        "error_rates_from": accuracy.basis,
+        "training_articles_in_corpus": len(accuracy.in_sample),
+        "package_version": analysis.__version__,
+        "parameters": json.dumps(options.parameters()),
+        "reports_rerun": f"{len(results)} of {len(planned)}",
+        "stale_pages_removed": stale,
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    run = ReportRun(
+        out=options.out,
+        jobs=pd.DataFrame(rows),
+        problems=problems,
+        provenance=provenance,
+        min_claims=options.min_claims,
+        types=claim_types(claims),
+    )
+    write_text(options.out / "provenance.json", json.dumps(provenance, indent=2))
+    write_index(run)
+    ok = [job for job, _ in planned if results.get(job.name, ("ok", ""))[0] == "ok"]
+    state: dict[str, Any] = {"pages": {job.name: job.fingerprint for job in ok}}
+    if len(ok) == len(planned):  # a run with a failed page is never taken as done
+        state["run"] = {
+            "fingerprint": inputs_print,
+            "jobs": rows,
+            "provenance": provenance,
+            "types": list(run.types),
+            "data": sorted(p.name for p in (options.out / "data").iterdir() if p.is_file()),
+        }
+    write_text(state_path(options.out), json.dumps(state, indent=1))
+    return run

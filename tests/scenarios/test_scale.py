@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from analysis import cache as cache_module
 from analysis import config
+from analysis import report as report_module
 from analysis.cache import extract_corpus
 from analysis.corpus import load_corpus
 from analysis.extract import extract
@@ -191,8 +192,18 @@ def test_reports_rerun_only_what_changed(tmp_path):
     out = tmp_path / "out"
     first = build_reports(corpus=corpus, out=out, jobs=2, min_claims=1)
     assert first.jobs["rerun"].all() and not len(first.failed)
-    second = build_reports(corpus=corpus, out=out, jobs=2, min_claims=1)
+    written = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+
+    def nothing(*args, **kwargs):
+        raise AssertionError("a re-run with nothing changed read or loaded this")
+
+    with pytest.MonkeyPatch.context() as patch:  # nothing is extracted, loaded or run
+        for name in ("extract_step", "load_codebook", "run_jobs", "write_index"):
+            patch.setattr(report_module, name, nothing)
+        second = build_reports(corpus=corpus, out=out, jobs=2, min_claims=1)
     assert not second.jobs["rerun"].any()
+    assert second.jobs.drop(columns="rerun").equals(first.jobs.drop(columns="rerun"))
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()} == written
     (corpus / "b.txt").write_text(f"{opening} Lasers can cause blistering.\n")
     third = build_reports(corpus=corpus, out=out, jobs=2, min_claims=1)
     rerun = set(third.jobs.loc[third.jobs["rerun"], "name"])

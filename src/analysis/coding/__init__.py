@@ -28,13 +28,24 @@ from collections.abc import Callable, Sequence
 
 from analysis import config
 from analysis.codebook import Codebook
-from analysis.coding import attribution, certainty, cues, learned, quantity
+from analysis.coding import attribution, certainty, cues, quantity
 from analysis.coding.page import Claim, Hit, Mention, Page, read_page
 
 Component = Callable[[list[Page], Codebook], list[Page]]
+
+
+def _learned(pages: list[Page], codebook: Codebook) -> list[Page]:
+    """:func:`analysis.coding.learned.apply`, imported when first run: the
+    coder needs scikit-learn, which a command that codes nothing (a re-run
+    with nothing changed) never loads."""
+    from analysis.coding import learned
+
+    return learned.apply(pages, codebook)
+
+
 COMPONENTS: dict[str, Component] = {
     "cues": cues.apply,
-    "learned": learned.apply,
+    "learned": _learned,
     "certainty": certainty.apply,
     "attribution": attribution.apply,
     "quantity": quantity.apply,

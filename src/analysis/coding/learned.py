@@ -54,6 +54,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from analysis import config
 from analysis.codebook import Codebook
 from analysis.coding.features import label_of, page_features
+from analysis.coding.model_files import files_of
 from analysis.coding.page import Claim, Page
 from analysis.coding.vectors import from_fitted, of_kind
 from analysis.errors import ModelError
@@ -361,15 +362,6 @@ def save_model(coder: LearnedCoder, out: str | Path, manifest: dict) -> Model:
     tmp.replace(arrays_path)
     manifest_path.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return load_model(out)
-
-
-def files_of(path: str | Path) -> tuple[Path, Path]:
-    """The model's arrays and manifest: ``PATH.npz`` and ``PATH.json`` (a
-    path given with either suffix names the same model)."""
-    base = Path(path)
-    if base.suffix in (".npz", ".json"):
-        base = base.with_suffix("")
-    return base.with_name(base.name + ".npz"), base.with_name(base.name + ".json")
 
 
 def load_model(path: str | Path) -> Model:
