@@ -165,18 +165,18 @@ def test_a_table_is_read_in_the_encoding_and_separator_a_spreadsheet_saved(
     spreadsheet's UTF-16 or Windows-1252, with its tab or semicolon, reads
     back cell for cell; a damaged row names its file and line."""
     from analysis.errors import TableFormatError
-    from analysis.tables import read_delimited
+    from analysis.tables import read_table
 
     rows = ["doc;type;note", "caf\u00e9.txt;risk;\u201ccan\u201d =1+1", "b.txt;;NA"]
     path = tmp_path / "sheet.csv"
     path.write_bytes("\r\n".join(r.replace(";", separator) for r in rows).encode(encoding))
-    table = read_delimited(path)
+    table = read_table(path, typed=False)
     assert table.columns.tolist() == ["doc", "type", "note"]
     assert table["doc"].tolist() == ["caf\u00e9.txt", "b.txt"]
     assert table["note"].tolist() == ["\u201ccan\u201d =1+1", "NA"]
     path.write_text('doc,type\na,"risk\nb,c,d,e\n', encoding="utf-8")
     with pytest.raises(TableFormatError, match="sheet.csv"):
-        read_delimited(path)
+        read_table(path)
 
 
 def test_many_problems_print_a_few_of_each_kind_and_the_table_keeps_them_all(tmp_path, capsys):
@@ -197,3 +197,15 @@ def test_many_problems_print_a_few_of_each_kind_and_the_table_keeps_them_all(tmp
     assert "... and 5 more" in err and str(tmp_path / "p.csv") in err
     assert len([line for line in err.splitlines() if "empty" in line]) == PRINTED_PROBLEMS
     assert len(read_table(tmp_path / "p.csv")) == PRINTED_PROBLEMS + 5
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".xlsx", ".parquet", ".jsonl"])
+def test_one_reader_gives_back_every_cell_the_project_wrote(tmp_path, suffix):
+    """Every table the project reads back (its own outputs, metadata, coding
+    sheets, sources, address lists) goes through tables.read_table: a cell
+    that looks like a number or a formula comes back as written."""
+    from analysis.tables import read_table, write_table
+
+    cells = {"doc": ["a.txt", "b.txt"], "id": ["007", "12"], "note": ["=1+1", "NA"]}
+    path = write_table(pd.DataFrame(cells), tmp_path / f"t{suffix}")
+    assert read_table(path, typed=False).astype(str).to_dict("list") == cells

@@ -346,7 +346,7 @@ def fetch(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta_path = out / "metadata.csv"
-    known = read_table(meta_path).astype(str) if meta_path.is_file() else None
+    known = read_table(meta_path, typed=False) if meta_path.is_file() else None
     done = set()
     if known is not None and {"doc", "url"} <= set(known.columns):
         done = {

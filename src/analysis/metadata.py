@@ -52,10 +52,10 @@ def read_metadata(path: str | Path) -> tuple[dict[str, dict[str, str]], list[Pro
     problems of its rows. An unreadable table is a :class:`CorpusError`."""
     path = Path(path)
     from analysis.errors import TableFormatError
-    from analysis.tables import read_delimited
+    from analysis.tables import read_table
 
     try:
-        table = read_delimited(path, "\t" if path.suffix.lower() == ".tsv" else None, typed=False)
+        table = read_table(path, typed=False)
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read the metadata table ({exc.strerror})") from None
     except TableFormatError as exc:
@@ -76,7 +76,7 @@ def read_metadata(path: str | Path) -> tuple[dict[str, dict[str, str]], list[Pro
     ]
     rows: dict[str, dict[str, str]] = {}
     for n, row in enumerate(table.to_dict("records"), 2):
-        # (read_delimited restores the formula-like cells fetch defused)
+        # (read_table restores the formula-like cells fetch defused)
         row = {k: str(v).strip() for k, v in row.items() if k}
         doc = row.pop(key, "")
         if not doc:

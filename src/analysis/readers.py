@@ -432,7 +432,7 @@ def _jsonl_rows(raw: str, rel: str) -> Iterator[tuple[int, dict] | Problem]:
         yield n, row
 
 
-def read_table(
+def read_document_table(
     data: bytes, path: Path, rel: str, limits: config.Limits = config.LIMITS
 ) -> Iterator[Document | Problem]:
     """A .csv or .jsonl file of documents, one a row: the first text column
@@ -498,7 +498,7 @@ READERS: dict[str, Reader] = {
     ".pdf": read_pdf,
     ".docx": read_docx,
     ".markdown": read_markdown,
-    ".csv": read_table,
-    ".tsv": read_table,
-    ".jsonl": read_table,
+    ".csv": read_document_table,
+    ".tsv": read_document_table,
+    ".jsonl": read_document_table,
 }

@@ -20,9 +20,10 @@ from analysis.errors import OutputError, ParameterError, TableFormatError
 
 
 class TableFormat(NamedTuple):
-    """How one table format is read and written (``write(df, tmp_path)``)."""
+    """How one table format is read (``read(path, typed)``) and written
+    (``write(df, tmp_path)``)."""
 
-    read: Callable[[Path], pd.DataFrame]
+    read: Callable[[Path, bool], pd.DataFrame]
     write: Callable[[pd.DataFrame, Path], None]
 
 
@@ -76,23 +77,23 @@ def _numbers(column: pd.Series) -> pd.Series:
 
 FORMATS: dict[str, TableFormat] = {
     ".csv": TableFormat(
-        read=read_delimited,
+        read=lambda path, typed: read_delimited(path, None, typed),
         write=lambda df, tmp: spreadsheet_safe(df).to_csv(tmp, index=False),
     ),
     ".tsv": TableFormat(
-        read=lambda path: read_delimited(path, "\t"),
+        read=lambda path, typed: read_delimited(path, "\t", typed),
         write=lambda df, tmp: spreadsheet_safe(df).to_csv(tmp, index=False, sep="\t"),
     ),
     ".parquet": TableFormat(
-        read=pd.read_parquet,
+        read=lambda path, typed: pd.read_parquet(path),
         write=lambda df, tmp: df.to_parquet(tmp, index=False),
     ),
     ".xlsx": TableFormat(
-        read=lambda path: read_workbook(path),
+        read=lambda path, typed: read_workbook(path, typed),
         write=lambda df, tmp: spreadsheet_safe(df).to_excel(tmp, index=False, engine="openpyxl"),
     ),
     ".jsonl": TableFormat(
-        read=lambda path: read_json_lines(path),
+        read=lambda path, typed: read_json_lines(path),
         write=lambda df, tmp: df.to_json(tmp, orient="records", lines=True, force_ascii=False),
     ),
 }
@@ -102,10 +103,11 @@ FORMATS: dict[str, TableFormat] = {
 MAX_WORKBOOK_BYTES = 50_000_000
 
 
-def read_workbook(path: Path) -> pd.DataFrame:
+def read_workbook(path: Path, typed: bool = True) -> pd.DataFrame:
     """The first sheet of an .xlsx, its parts' size counted as they inflate
     first (a small file can hold a huge shared-strings part), its XML read
-    by openpyxl (which uses defusedxml)."""
+    by openpyxl (which uses defusedxml); without ``typed``, every cell as
+    text."""
     import zipfile
 
     from analysis.bounded import zip_size
@@ -120,7 +122,9 @@ def read_workbook(path: Path) -> pd.DataFrame:
             f"{path}: unpacks to over {MAX_WORKBOOK_BYTES:,} bytes, the limit (a zip bomb?)"
         )
     try:
-        return restored(pd.read_excel(path, engine="openpyxl"))
+        cells = {} if typed else {"dtype": str, "keep_default_na": False}  # "NA" stays "NA"
+        table = pd.read_excel(path, engine="openpyxl", **cells)
+        return restored(table if typed else table.fillna(""))
     except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile) as exc:
         raise TableFormatError(f"{path}: not a readable .xlsx workbook ({exc})") from None
 
@@ -272,16 +276,20 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     return atomic_write(path, lambda tmp: write(df, tmp))
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a table written by :func:`write_table`, or a folder of Parquet
-    partitions (``analysis extract --engine dask``)."""
+def read_table(path: str | Path, typed: bool = True) -> pd.DataFrame:
+    """The one reader of every table the project reads back: one written
+    by :func:`write_table`, a folder of Parquet partitions (``analysis
+    extract --engine dask``), or a user's table (metadata, coding sheets,
+    sources, address lists) as a spreadsheet saved it. Without ``typed``,
+    the cells of a CSV, TSV or XLSX are text exactly as written (no column
+    becomes numbers)."""
     path = Path(path)
     if path.is_dir():
         return pd.read_parquet(path)
     read = FORMATS[_check_suffix(path)].read
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such table")
-    return read(path)
+    return read(path, typed)
 
 
 def query(sql: str, **tables: str | Path) -> pd.DataFrame:

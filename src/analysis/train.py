@@ -99,12 +99,12 @@ def site_of(url: str) -> str:
 def read_sites(paths: list[str | Path]) -> dict[str, str]:
     """doc file name -> site, from tables with ``file`` and ``url`` columns
     (read by the project's one table reader: any encoding or separator)."""
-    from analysis.tables import read_delimited
+    from analysis.tables import read_table
 
     sites: dict[str, str] = {}
     for path in paths:
         path = Path(path)
-        table = read_delimited(path, "\t" if path.suffix.lower() == ".tsv" else None, typed=False)
+        table = read_table(path, typed=False)
         if not {"file", "url"} <= set(table.columns):
             raise TrainingError(
                 f"{path}: a sources table needs `file` and `url` columns "
