@@ -19,9 +19,12 @@ changed. Entries are written atomically; delete the folder (or pass
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +32,7 @@ import pandas as pd
 import analysis
 from analysis import config
 from analysis.codebook import Codebook
-from analysis.corpus import documents_table, iter_documents
+from analysis.corpus import corpus_files, documents_table, iter_documents
 from analysis.extract import BATCH, SET_ASIDE, Extracted, extract_documents, with_ids
 from analysis.schema import CLAIM_COLUMNS, PROBLEM_COLUMNS
 from analysis.tables import write_text
@@ -75,6 +78,7 @@ def extract_corpus(
     metadata: str | Path | None = None,
     limits: config.Limits = config.LIMITS,
     each: Callable[[dict], None] | None = None,
+    workers: int = config.WORKERS,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(claims, documents, problems) of the corpus at ``root`` (or of some of
     its ``files``), through the cache when one is given. The documents table
@@ -83,7 +87,12 @@ def extract_corpus(
     ``metadata``, default the corpus's ``metadata.csv``); ``each`` is called
     with every document read, text included (the report writes its article
     pages so, one text at a time). Every command reaches claims through here: one
-    reader, one deduplication, one coder and one cache key."""
+    reader, one deduplication, one coder and one cache key.
+
+    A corpus of ``config.PARALLEL_DOCUMENTS`` files or more is coded by
+    ``workers`` processes while this one reads the next documents; batches
+    come back in corpus order, so the tables are the same, and at most
+    ``IN_FLIGHT`` batches per worker are out at once (memory stays bounded)."""
     folder = Path(cache) / cache_key(codebook) if cache else None
     problems: list[dict[str, str]] = []
     documents: list[dict[str, str]] = []
@@ -91,40 +100,106 @@ def extract_corpus(
     rows: list[dict] = []
     # Documents wait here, in corpus order, until BATCH of them need coding:
     # the learned coder decides a batch at once.
-    pending: list[tuple[dict[str, str], list[dict] | None]] = []
+    pending: list[tuple[dict[str, str], Extracted | None]] = []
+    out: deque[tuple[list[tuple[dict[str, str], Extracted | None]], Future]] = deque()
+    many = files if files is not None else _files(root)
+    n_workers = workers if workers > 1 and len(many) >= config.PARALLEL_DOCUMENTS else 1
 
-    def flush() -> None:
-        todo = [(d["doc"], d["text"]) for d, cached in pending if cached is None]
-        coded = iter(extract_documents(todo, codebook)) if todo else iter(())
-        for document, cached in pending:
-            if cached is None:
-                cached = next(coded)
-                if folder is not None:
-                    _store(folder, document, cached)
-            rows.extend(cached.rows)
-            problems.extend(
-                {"doc": document["doc"], "problem": note, "action": SET_ASIDE}
-                for note in cached.notes
-            )
-        pending.clear()
+    def collect(limit: int) -> None:
+        """Take the oldest batches back while more than ``limit`` are out."""
+        nonlocal rows
+        while len(out) > limit:
+            batch, future = out.popleft()
+            coded = iter(future.result())
+            for document, cached in batch:
+                if cached is None:
+                    cached = next(coded)
+                    if folder is not None:
+                        _store(folder, document, cached)
+                rows.extend(cached.rows)
+                problems.extend(
+                    {"doc": document["doc"], "problem": note, "action": SET_ASIDE}
+                    for note in cached.notes
+                )
+            if len(rows) >= CHUNK_ROWS:  # Python rows cost 3x a table's: keep few of them
+                chunks.append(with_ids(pd.DataFrame(rows, columns=CLAIM_COLUMNS)))
+                rows = []
 
-    for document in iter_documents(root, problems, files, metadata, limits):
-        if each is not None:
-            each(document)
-        documents.append({k: v for k, v in document.items() if keep_text or k != "text"})
-        pending.append((document, _cached(folder, document)))
-        if sum(c is None for _, c in pending) >= BATCH or len(pending) >= 4 * BATCH:
-            flush()
-        if len(rows) >= CHUNK_ROWS:  # Python rows cost 3x a table's: keep few of them
-            chunks.append(with_ids(pd.DataFrame(rows, columns=CLAIM_COLUMNS)))
-            rows = []
-    flush()
+    with _coder(codebook, n_workers) as code:
+
+        def flush() -> None:
+            todo = [(d["doc"], d["text"]) for d, cached in pending if cached is None]
+            # the texts go to the coder; the batch keeps the documents without them
+            batch = [({k: v for k, v in d.items() if k != "text"}, c) for d, c in pending]
+            out.append((batch, code(todo)))
+            pending.clear()
+            collect(IN_FLIGHT * n_workers)
+
+        for document in iter_documents(root, problems, files, metadata, limits):
+            if each is not None:
+                each(document)
+            documents.append({k: v for k, v in document.items() if keep_text or k != "text"})
+            pending.append((document, _cached(folder, document)))
+            if sum(c is None for _, c in pending) >= BATCH or len(pending) >= 4 * BATCH:
+                flush()
+        flush()
+        collect(0)
     chunks.append(with_ids(pd.DataFrame(rows, columns=CLAIM_COLUMNS)))
     return (
         pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0],
         documents_table(documents, text=keep_text),
         pd.DataFrame(problems, columns=PROBLEM_COLUMNS),
     )
+
+
+IN_FLIGHT = 2  # batches out per worker: one being coded, one waiting
+
+
+def _files(root: str | Path) -> list[Path]:
+    """The files a corpus walk will read (none when ``root`` is no folder:
+    the walk says so)."""
+    return corpus_files(Path(root)) if Path(root).is_dir() else []
+
+
+@contextlib.contextmanager
+def _coder(codebook: Codebook, workers: int) -> Iterator[Callable[[list], Future]]:
+    """A function that codes a batch of (doc, text) and returns a future of
+    its :class:`Extracted` list: here, at once, for one worker; else in a
+    pool of ``workers`` processes, each given the codebook once."""
+    if workers <= 1:
+
+        def here(items: list[tuple[str, str]]) -> Future:
+            future: Future = Future()
+            future.set_result(extract_documents(items, codebook) if items else [])
+            return future
+
+        yield here
+        return
+    import multiprocessing
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(pickle.dumps(codebook),),
+    ) as pool:
+        yield lambda items: pool.submit(_code_in_worker, items)
+
+
+# A worker process's codebook, set once when it starts (its own, not shared).
+_WORKER: dict[str, Codebook] = {}
+
+
+def _start_worker(codebook: bytes) -> None:
+    import pickle
+
+    _WORKER["codebook"] = pickle.loads(codebook)  # noqa: S301 - our own, from the parent
+
+
+def _code_in_worker(items: list[tuple[str, str]]) -> list[Extracted]:
+    return extract_documents(items, _WORKER["codebook"]) if items else []
 
 
 def _cached(folder: Path | None, document: dict[str, str]) -> Extracted | None:

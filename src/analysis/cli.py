@@ -140,6 +140,17 @@ def _print_problems(problems, table: str = "") -> None:
             )
 
 
+def _add_workers(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workers",
+        type=whole(1),
+        default=config.WORKERS,
+        metavar="N",
+        help=f"code a corpus of {config.PARALLEL_DOCUMENTS} files or more in N processes "
+        "(default: %(default)s, the machine's cores up to 2; the claims are the same)",
+    )
+
+
 def cmd_extract(args: argparse.Namespace) -> int:
     from analysis.cache import extract_corpus
     from analysis.tables import check_output, write_table
@@ -172,6 +183,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         args.cache or None,
         metadata=args.metadata or None,
         limits=_limits(args),
+        workers=args.workers,
     )
     _print_problems(problems, args.problems)
     write_table(claims, args.out)
@@ -210,8 +222,9 @@ def add_extract(sub) -> None:
         "--engine",
         choices=("local", "dask"),
         default="local",
-        help="local: this process; dask: partitions on a Dask cluster (default: %(default)s)",
+        help="local: this machine; dask: partitions on a Dask cluster (default: %(default)s)",
     )
+    _add_workers(p)
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
@@ -266,6 +279,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         limits=_limits(args),
         validation=args.validation or None,
         covariates=args.covariates,
+        workers=args.workers,
     )
     _print_problems(run.problems, str(Path(args.out) / "data" / "problems.csv"))
     print(f"error rates from {run.provenance['error_rates_from']}")
@@ -313,6 +327,7 @@ def add_report(sub) -> None:
         metavar="N",
         help="run N notebooks at once, in N processes (default: %(default)s)",
     )
+    _add_workers(p)
     p.add_argument(
         "--min-claims",
         type=whole(1),

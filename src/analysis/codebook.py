@@ -13,6 +13,7 @@ codebook cannot build Python objects.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import queue
@@ -328,11 +329,30 @@ def load_codebook(
 ) -> Codebook:
     """Read and check the codebook at ``path``; raise CodebookError naming the
     entry. ``model`` is the learned coder to code with (default: the shipped
-    one; None or "none": the codebook's rules alone)."""
+    one; None or "none": the codebook's rules alone).
+
+    A process reads the same codebook (the same bytes, the same model files)
+    once: a notebook asks for it several times."""
     path = Path(path)
     if not path.is_file():
         raise CodebookError(f"{path}: no such codebook file (pass --codebook PATH)")
     data = path.read_bytes()
+    from analysis.coding.model_files import model_files
+
+    model_key = tuple(
+        (str(f), f.stat().st_size, f.stat().st_mtime_ns) if f.is_file() else (str(f), 0, 0)
+        for f in model_files(model)
+    )
+    return _read_codebook(str(path), data, check_patterns, str(model), model_key)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_codebook(
+    path_text: str, data: bytes, check_patterns: bool, model_text: str, model_key: tuple
+) -> Codebook:
+    """:func:`load_codebook` of these bytes (cached by its arguments)."""
+    path = Path(path_text)
+    model = None if model_text == "None" else model_text
     try:
         refuse_aliases(data, path)
         raw = yaml.load(data, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader

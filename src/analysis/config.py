@@ -6,6 +6,7 @@ The paths assume the repository layout (``data/``, ``notebooks/`` beside
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -127,6 +128,11 @@ MIN_DEEP_DIVE_CLAIMS = 3
 # (processes; `analysis report --jobs N`).
 KERNEL = "python3"
 JOBS = 2
+# Processes for the work that keeps a core busy: coding a corpus of
+# PARALLEL_DOCUMENTS files or more (each worker starts in about a second: a
+# smaller corpus is coded in the calling process) and the folds of training.
+WORKERS = min(2, os.cpu_count() or 1)
+PARALLEL_DOCUMENTS = 300
 # Extra arguments for each report's kernel. Plotly loads nbformat, whose
 # jsonschema then imports rfc3987_syntax (pulled in by jupyter-events) and
 # builds its grammar: 1 s of every notebook's run, for a URI format check no

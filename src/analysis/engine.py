@@ -43,7 +43,8 @@ def _extract_partition(
 
     # checked by the client; the worker codes with the client's model
     codebook = load_codebook(codebook_path, check_patterns=False, model=model_path)
-    return extract_corpus(root, codebook, files=[Path(f) for f in files], limits=limits)
+    # one process per partition: Dask's workers are the parallelism
+    return extract_corpus(root, codebook, files=[Path(f) for f in files], limits=limits, workers=1)
 
 
 def _write_partition(claims: pd.DataFrame, drop: set[str], path: str) -> int:

@@ -168,17 +168,26 @@ def show(fig: go.Figure, name: str, images_dir: str = "", caption: str = "") -> 
     ``<name>_<layer>.png``, each as its button shows it and without buttons."""
     fig = styled(fig, caption)
     if images_dir:
+        import warnings
+
+        import kaleido
+
+        # One Chromium for every image of the process (kaleido's own server,
+        # closed when the process ends): starting one per image took 2 s.
+        kaleido.start_sync_server(silence_warnings=True)
         folder = Path(images_dir)
         folder.mkdir(parents=True, exist_ok=True)
         for layer, one in layers(fig):
             stem = f"{name}_{re.sub(r'[^a-z0-9]+', '-', layer.lower())}" if layer else name
             for suffix in (".png", ".svg", ".pdf"):
-                one.write_image(
-                    folder / f"{stem}{suffix}",
-                    width=IMAGE_WIDTH,
-                    height=one.layout.height or 520,
-                    scale=PNG_SCALE if suffix == ".png" else 1,
-                )
+                with warnings.catch_warnings():  # plotly passes no options the server lacks
+                    warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+                    one.write_image(
+                        folder / f"{stem}{suffix}",
+                        width=IMAGE_WIDTH,
+                        height=one.layout.height or 520,
+                        scale=PNG_SCALE if suffix == ".png" else 1,
+                    )
     return fig
 
 

@@ -626,6 +626,7 @@ class Options:
     limits: config.Limits
     validation: str | Path | None
     covariates: tuple[str, ...]
+    workers: int = config.WORKERS  # how, not what: not in the parameters
 
     def parameters(self) -> dict:
         """The options the provenance records."""
@@ -657,6 +658,7 @@ def build_reports(
     validation: str | Path | None = None,
     covariates: tuple[str, ...] | list[str] = (),
     model: str | Path | None = config.MODEL,
+    workers: int = config.WORKERS,
 ) -> ReportRun:
     """Extract the corpus once (through the per-document cache), run every
     report whose inputs changed in ``jobs`` processes, write index.html.
@@ -670,7 +672,8 @@ def build_reports(
     every page states and corrects its counts with, then come from it
     instead of the coder's own cross-validation folds. ``covariates``
     (documents columns, ``words`` or ``year``) enter the comparisons' group
-    models beside the group. ``codebook`` is a path (loaded with ``model``,
+    models beside the group. ``workers`` processes code a large corpus.
+    ``codebook`` is a path (loaded with ``model``,
     the learned coder, only when something changed) or a loaded codebook.
 
     The run is a row of small steps, each taking and returning plain data,
@@ -694,6 +697,7 @@ def build_reports(
         limits=limits,
         validation=validation,
         covariates=tuple(dict.fromkeys(covariates)),
+        workers=workers,
     )
     check_apart(Path(corpus), Path(out))
     check_output(Path(out), table=False)
@@ -818,6 +822,7 @@ def extract_step(options: Options, cb: Codebook) -> tuple[pd.DataFrame, ...]:
         metadata=options.metadata,
         limits=options.limits,
         each=lambda document: write_article(document, options.out),  # evidence opens them
+        workers=options.workers,
     )
     remove_stale_articles(options.out, set(documents["sha256"]))
     for column in options.by:

@@ -228,15 +228,22 @@ def out_of_fold(
     """Out-of-fold probabilities of every sentence, each from the coder
     fitted on the other sites (``LeaveOneGroupOut``, as ``cross_val_predict``
     gives them), and the fitted coder of each left-out site."""
+    from joblib import Parallel, delayed
     from sklearn.base import clone
     from sklearn.model_selection import LeaveOneGroupOut
 
     groups = table["group"].to_numpy()
     prob = np.zeros(y.shape)
-    fitted = {}
     features = table[FEATURE_COLUMNS]
-    for train_rows, test_rows in LeaveOneGroupOut().split(features, y, groups):
-        fold = clone(coder).fit(features.iloc[train_rows], y[train_rows])
+    splits = list(LeaveOneGroupOut().split(features, y, groups))
+    # the folds are fitted side by side (config.WORKERS processes); each fit
+    # is seeded, so the folds are the same however many run at once
+    folds = Parallel(n_jobs=config.WORKERS)(
+        delayed(clone(coder).fit)(features.iloc[train_rows], y[train_rows])
+        for train_rows, _ in splits
+    )
+    fitted = {}
+    for fold, (_, test_rows) in zip(folds, splits, strict=True):
         prob[test_rows] = fold.predict_proba(features.iloc[test_rows])
         fitted[str(groups[test_rows[0]])] = fold
     return prob, fitted

@@ -176,6 +176,23 @@ def test_cache_gives_the_same_claims_and_extracts_only_what_changed(
     assert len(changed) == len(fresh) + 1
 
 
+@pytest.mark.slow
+def test_two_workers_give_one_worker_s_tables(codebook, tmp_path, monkeypatch):
+    """A corpus large enough is coded by worker processes; the batches come
+    back in corpus order, cached the same way."""
+    root = SHARED / "annotation" / "dev" / "corpus"
+    if not root.is_dir():
+        pytest.skip(f"needs {root}")
+    monkeypatch.setattr(cache_module, "BATCH", 4)  # many batches out at once
+    alone = extract_corpus(root, codebook, workers=1)
+    monkeypatch.setattr(config, "PARALLEL_DOCUMENTS", 10)
+    together = extract_corpus(root, codebook, tmp_path / "cache", workers=2)
+    for one, two in zip(alone, together, strict=True):
+        pd.testing.assert_frame_equal(one, two)
+    cached = extract_corpus(root, codebook, tmp_path / "cache", workers=2)
+    pd.testing.assert_frame_equal(alone[0], cached[0])
+
+
 def test_cache_key_follows_the_codebook(codebook, tmp_path):
     other = dataclasses.replace(codebook, sha256="0" * 64)
     assert cache_module.cache_key(codebook) != cache_module.cache_key(other)
