@@ -53,7 +53,7 @@ def apply(pages: list[Page], codebook: Codebook) -> list[Page]:
                 page.reasons[i] = s["kind"]
                 continue
             page.reasons[i] = not_a_claim(body, procs, conds, codebook, scan)
-            if not page.reasons[i]:
+            if not page.reasons[i] and hits:
                 page.claims[i] = rule_claims(body, conds, list(hits), codebook)
     return pages
 
@@ -150,6 +150,8 @@ def find_hits(
 def resolve_overlaps(hits: list[Hit], codebook: Codebook) -> list[Hit]:
     """A cue inside another type's longer cue, or a general category's cue
     overlapping a more specific one's, gives way."""
+    if len(hits) < 2:
+        return hits  # nothing to give way to
 
     def inside(a: Hit, b: Hit) -> bool:
         return b.start <= a.start and a.end <= b.end and (b.end - b.start) > (a.end - a.start)
