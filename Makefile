@@ -39,7 +39,7 @@ chromium:
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n auto --maxprocesses=2 --dist loadgroup
+	$(BIN)/pytest
 
 # The inner loop: unit tests and small scenarios, no report builds, browser
 # or cross-validation (tests marked slow, see tests/conftest.py).

@@ -20,20 +20,10 @@ SLOW_FIXTURES = frozenset(
 )
 
 
-# `make test` runs the suite in two processes (pytest-xdist, --dist
-# loadgroup): the tests that share one of these costly fixtures run in one
-# process, which builds it once.
-SHARED_FIXTURES = ("dev_report_run", "cv", "training", "malicious_run", "report_run")
-
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        used = set(getattr(item, "fixturenames", ()))
-        if SLOW_FIXTURES & used:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-        group = next((name for name in SHARED_FIXTURES if name in used), None)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
