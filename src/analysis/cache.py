@@ -165,27 +165,42 @@ def _files(root: str | Path) -> list[Path]:
 def _coder(codebook: Codebook, workers: int) -> Iterator[Callable[[list], Future]]:
     """A function that codes a batch of (doc, text) and returns a future of
     its :class:`Extracted` list: here, at once, for one worker; else in a
-    pool of ``workers`` processes, each given the codebook once."""
+    pool of ``workers`` processes, each given the codebook once, started
+    when a first batch needs coding (a corpus the cache holds starts none)."""
+
+    def here(items: list[tuple[str, str]]) -> Future:
+        future: Future = Future()
+        future.set_result(extract_documents(items, codebook) if items else [])
+        return future
+
     if workers <= 1:
-
-        def here(items: list[tuple[str, str]]) -> Future:
-            future: Future = Future()
-            future.set_result(extract_documents(items, codebook) if items else [])
-            return future
-
         yield here
         return
     import multiprocessing
     import pickle
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(pickle.dumps(codebook),),
-    ) as pool:
-        yield lambda items: pool.submit(_code_in_worker, items)
+    pools: list[ProcessPoolExecutor] = []
+
+    def there(items: list[tuple[str, str]]) -> Future:
+        if not items:
+            return here(items)
+        if not pools:
+            pools.append(
+                ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_worker,
+                    initargs=(pickle.dumps(codebook),),
+                )
+            )
+        return pools[0].submit(_code_in_worker, items)
+
+    try:
+        yield there
+    finally:
+        for pool in pools:
+            pool.shutdown(cancel_futures=True)
 
 
 # A worker process's codebook, set once when it starts (its own, not shared).

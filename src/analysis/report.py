@@ -793,7 +793,8 @@ def unchanged(options: Options, inputs_print: str) -> ReportRun | None:
         jobs = pd.DataFrame(last["jobs"])
         pages = [options.out / "index.html", *(options.out / str(h) for h in jobs["html"])]
         data = [options.out / "data" / name for name in last["data"]]
-        if not all(path.is_file() for path in pages + data):
+        articles = [options.out / ARTICLES / name for name in last["articles"]]
+        if not all(path.is_file() for path in pages + data + articles):
             return None
         problems = read_table(options.out / "data" / "problems.csv")
         return ReportRun(
@@ -976,6 +977,7 @@ def finish(
             "provenance": provenance,
             "types": list(run.types),
             "data": sorted(p.name for p in (options.out / "data").iterdir() if p.is_file()),
+            "articles": sorted(p.name for p in (options.out / ARTICLES).glob("*.html")),
         }
     write_text(state_path(options.out), json.dumps(state, indent=1))
     return run
