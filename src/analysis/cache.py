@@ -78,7 +78,7 @@ def extract_corpus(
     metadata: str | Path | None = None,
     limits: config.Limits = config.LIMITS,
     each: Callable[[dict], None] | None = None,
-    workers: int = config.WORKERS,
+    workers: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(claims, documents, problems) of the corpus at ``root`` (or of some of
     its ``files``), through the cache when one is given. The documents table
@@ -89,10 +89,13 @@ def extract_corpus(
     pages so, one text at a time). Every command reaches claims through here: one
     reader, one deduplication, one coder and one cache key.
 
-    A corpus of ``config.PARALLEL_DOCUMENTS`` files or more is coded by
-    ``workers`` processes while this one reads the next documents; batches
-    come back in corpus order, so the tables are the same, and at most
-    ``IN_FLIGHT`` batches per worker are out at once (memory stays bounded)."""
+    With ``workers`` > 1 (the commands give ``config.WORKERS``), a corpus of
+    ``config.PARALLEL_DOCUMENTS`` files or more is coded by that many
+    processes while this one reads the next documents; batches come back in
+    corpus order, so the tables are the same, and at most ``IN_FLIGHT``
+    batches per worker are out at once (memory stays bounded). The workers
+    are spawned: a script that asks for them runs its work under
+    ``if __name__ == "__main__":``, as :mod:`multiprocessing` requires."""
     folder = Path(cache) / cache_key(codebook) if cache else None
     problems: list[dict[str, str]] = []
     documents: list[dict[str, str]] = []

@@ -128,9 +128,10 @@ MIN_DEEP_DIVE_CLAIMS = 3
 # (processes; `analysis report --jobs N`).
 KERNEL = "python3"
 JOBS = 2
-# Processes for the work that keeps a core busy: coding a corpus of
-# PARALLEL_DOCUMENTS files or more (each worker starts in about a second: a
-# smaller corpus is coded in the calling process) and the folds of training.
+# Processes for the work that keeps a core busy: the folds of training, and
+# for the commands (`--workers`), coding a corpus of PARALLEL_DOCUMENTS files
+# or more (each worker starts in about a second: a smaller corpus is coded in
+# the calling process).
 WORKERS = min(2, os.cpu_count() or 1)
 PARALLEL_DOCUMENTS = 300
 # Extra arguments for each report's kernel. Plotly loads nbformat, whose

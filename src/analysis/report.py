@@ -626,7 +626,7 @@ class Options:
     limits: config.Limits
     validation: str | Path | None
     covariates: tuple[str, ...]
-    workers: int = config.WORKERS  # how, not what: not in the parameters
+    workers: int = 1  # how, not what: not in the parameters
 
     def parameters(self) -> dict:
         """The options the provenance records."""
@@ -658,7 +658,7 @@ def build_reports(
     validation: str | Path | None = None,
     covariates: tuple[str, ...] | list[str] = (),
     model: str | Path | None = config.MODEL,
-    workers: int = config.WORKERS,
+    workers: int = 1,
 ) -> ReportRun:
     """Extract the corpus once (through the per-document cache), run every
     report whose inputs changed in ``jobs`` processes, write index.html.
@@ -672,7 +672,9 @@ def build_reports(
     every page states and corrects its counts with, then come from it
     instead of the coder's own cross-validation folds. ``covariates``
     (documents columns, ``words`` or ``year``) enter the comparisons' group
-    models beside the group. ``workers`` processes code a large corpus.
+    models beside the group. ``workers`` processes code a large corpus
+    (``analysis report`` gives ``config.WORKERS``; see
+    :func:`analysis.cache.extract_corpus`).
     ``codebook`` is a path (loaded with ``model``,
     the learned coder, only when something changed) or a loaded codebook.
 
