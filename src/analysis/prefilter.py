@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from operator import itemgetter
 from re import _constants as C  # noqa: N812 - the parser's own names
 from re import _parser as parser
 
@@ -226,33 +227,35 @@ class Prefilter:
         """:meth:`scan`'s starts of ``text``."""
         return self.scan(text).starts
 
-    def hits(self, text: str) -> list[tuple[int, int, frozenset, tuple, tuple]] | None:
-        """Every head and factor in ``text`` (start, end, heads' cues,
-        factors' patterns, gated patterns among them), in the order of their
-        ends; None when lower-casing changed the text's length."""
+    def hits(self, text: str) -> list[tuple[int, tuple]] | None:
+        """Every head and factor in ``text`` as the automaton gives them:
+        (index of the last character, (length, heads' cues, factors'
+        patterns, gated patterns among them)), in the order of their ends;
+        None when lower-casing changed the text's length."""
         lowered = text.lower()
         if len(lowered) != len(text):
             return None
-        if not self.indexed:
-            return []
-        return [
-            (end - length + 1, end + 1, names, factor_of, gates)
-            for end, (length, names, factor_of, gates) in self.automaton.iter(lowered)
-        ]
+        return list(self.automaton.iter(lowered)) if self.indexed else []
 
-    def _found(self, found: list[tuple], offset: int) -> Scan:
-        """A scan of the (start, end, heads' cues, factors' patterns) hits
-        inside a text at ``offset``: the factors first, then the heads of
-        the cues that may match."""
+    def _found(self, found: list[tuple[int, tuple]], offset: int) -> Scan:
+        """A scan of the hits that start at ``offset`` or later (they end
+        inside the text already): the factors first, then the heads of the
+        cues that may match, as offsets from ``offset``."""
         present: set[str] = set()
-        for hit in found:
-            present.update(hit[3])
+        heads = []
+        for end, (length, names, factor_of, _) in found:
+            start = end - length + 1
+            if start < offset:
+                continue
+            if factor_of:
+                present.update(factor_of)
+            if names:
+                heads.append((start - offset, names))
         allowed = self.free | present
         starts: dict[str, set[int]] = {}
-        for start, _, names, *_ in found:
-            if names:
-                for name in names & allowed:
-                    starts.setdefault(name, set()).add(start - offset)
+        for at, names in heads:
+            for name in names & allowed:
+                starts.setdefault(name, set()).add(at)
         return Scan({n: sorted(at) for n, at in starts.items()}, self.ungated | present)
 
     def candidates(self, starts: dict[str, list[int]] | None) -> list[str]:
@@ -291,19 +294,19 @@ class TextScan:
         self.hits = prefilter.hits(text)
         # gated pattern -> (starts, ends) of its factors' hits, in the order of their ends
         self.spans: dict[str, tuple[list[int], list[int]]] = {}
-        for start, end, _, _, gates in self.hits or ():
+        for end, (length, _, _, gates) in self.hits or ():
             for name in gates:
                 starts, ends = self.spans.setdefault(name, ([], []))
-                starts.append(start)
-                ends.append(end)
-        self.ends = [hit[1] for hit in self.hits or ()]
+                starts.append(end - length + 1)
+                ends.append(end + 1)
+        self.ends = list(map(itemgetter(0), self.hits or ()))  # last characters
 
     def of(self, start: int, end: int) -> Scan:
         """The scan of ``text[start:end]``, as :meth:`Prefilter.scan` gives it."""
         if self.hits is None:
             return self.prefilter.scan(self.text[start:end])
-        inside = self.hits[bisect_left(self.ends, start + 1) : bisect_right(self.ends, end)]
-        return self.prefilter._found([h for h in inside if h[0] >= start], start)
+        inside = self.hits[bisect_left(self.ends, start) : bisect_right(self.ends, end - 1)]
+        return self.prefilter._found(inside, start)
 
     def may(self, name: str, start: int, end: int) -> bool:
         """:meth:`Scan.may` of ``text[start:end]``, for one gated pattern."""
