@@ -101,6 +101,13 @@ def cue_features(
 def page_features(page: Page, codebook: Codebook) -> pd.DataFrame:
     """The features table of one page's sentences the learned coder decides
     on, indexed by sentence position."""
+    index, rows = page_rows(page, codebook)
+    return pd.DataFrame(rows, index=index, columns=FEATURE_COLUMNS)
+
+
+def page_rows(page: Page, codebook: Codebook) -> tuple[list[int], list[dict]]:
+    """The sentence positions and rows of :func:`page_features`, as plain
+    lists (the coder reads a batch of pages' rows as columns of lists)."""
     rows, index = [], []
     for i, s in enumerate(page.sentences):
         if s["kind"] not in CODED_KINDS or opens_section(page, i):
@@ -134,4 +141,4 @@ def page_features(page: Page, codebook: Codebook) -> pd.DataFrame:
             }
         )
         index.append(i)
-    return pd.DataFrame(rows, index=index, columns=FEATURE_COLUMNS)
+    return index, rows

@@ -53,7 +53,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from analysis import config
 from analysis.codebook import Codebook
-from analysis.coding.features import label_of, page_features
+from analysis.coding.features import FEATURE_COLUMNS, label_of, page_rows
 from analysis.coding.model_files import files_of
 from analysis.coding.page import Claim, Page
 from analysis.coding.vectors import from_fitted, of_kind
@@ -286,11 +286,14 @@ def apply(pages: list[Page], codebook: Codebook) -> list[Page]:
     if model is None:
         return pages
     coder = model.coder
-    tables = [page_features(page, codebook) for page in pages]
-    where = [(page, i) for page, table in zip(pages, tables, strict=True) for i in table.index]
+    where, rows = [], []
+    for page in pages:
+        index, found = page_rows(page, codebook)
+        where += [(page, i) for i in index]
+        rows += found
     if not where:
         return pages
-    prob, x = coder.decide(pd.concat(tables, ignore_index=True))
+    prob, x = coder.decide({column: [row[column] for row in rows] for column in FEATURE_COLUMNS})
     decided = prob >= coder.threshold
     column = {label: j for j, label in enumerate(coder.labels_)}
     for row, (page, i) in enumerate(where):
