@@ -13,14 +13,14 @@ same with or without it.
 A head says where a match may start; many heads are common words ("is",
 "can", a digit). :func:`literal_factors` reads off the pattern the words one
 of which every match must *contain* ("cure" in "is not a cure"), and a cue
-whose heads occur runs only if one of its factors occurs too. The codebook's
-other patterns run on a sentence (the names of procedures and conditions,
-hedges, negations, a category's exclusions, a cue's required predicate) are
-*gated* the same way: the same scan of a sentence (:meth:`Prefilter.scan`)
-finds every head and factor at once, and a pattern none of whose factors
-occurs in it is not run on it or on any part of it. A document is scanned
-once (:class:`TextScan`); the scan of each of its sentences is read off it.
-"""
+whose heads occur runs only if one of its factors occurs too. The names of
+procedures and conditions are *located* like cues (matched where their heads
+start). The codebook's other patterns run on a sentence (hedges, negations,
+a category's exclusions, a cue's required predicate, boilerplate,
+quantities) are *gated*: a pattern none of whose factors occurs in a
+sentence is not run on it or on any part of it. One automaton holds every
+head and factor; a document is scanned once (:class:`TextScan`) and the scan
+of each of its sentences is read off that pass."""
 
 from __future__ import annotations
 
