@@ -223,10 +223,6 @@ class Prefilter:
         found = self.hits(text)
         return UNKNOWN if found is None else self._found(found, 0)
 
-    def starts(self, text: str) -> dict[str, list[int]] | None:
-        """:meth:`scan`'s starts of ``text``."""
-        return self.scan(text).starts
-
     def hits(self, text: str) -> list[tuple[int, tuple]] | None:
         """Every head and factor in ``text`` as the automaton gives them:
         (index of the last character, (length, heads' cues, factors'
