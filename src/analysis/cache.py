@@ -105,8 +105,10 @@ def extract_corpus(
     # the learned coder decides a batch at once.
     pending: list[tuple[dict[str, str], Extracted | None]] = []
     out: deque[tuple[list[tuple[dict[str, str], Extracted | None]], Future]] = deque()
-    many = files if files is not None else _files(root)
-    n_workers = workers if workers > 1 and len(many) >= config.PARALLEL_DOCUMENTS else 1
+    n_workers = 1
+    if workers > 1:  # the corpus is walked once more only when workers may pay
+        many = files if files is not None else _files(root)
+        n_workers = workers if len(many) >= config.PARALLEL_DOCUMENTS else 1
 
     def collect(limit: int) -> None:
         """Take the oldest batches back while more than ``limit`` are out."""

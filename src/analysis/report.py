@@ -551,11 +551,12 @@ def table_hash(*tables: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def fingerprint(job: Job, notebooks: Path, inputs: str) -> str:
-    """What a report's HTML depends on: notebook, parameters, input rows."""
+def fingerprint(job: Job, notebooks: Path, inputs: str, code: str = "") -> str:
+    """What a report's HTML depends on: notebook, parameters, input rows, and
+    the package's code (``code``: :func:`code_hash`, computed when not given)."""
     h = hashlib.sha256(notebook_source(notebooks / job.notebook).encode())
     h.update(json.dumps(job.parameters, sort_keys=True).encode())
-    h.update(f"{inputs}\n{analysis.__version__}\n{code_hash()}".encode())
+    h.update(f"{inputs}\n{analysis.__version__}\n{code or code_hash()}".encode())
     return h.hexdigest()
 
 
@@ -886,6 +887,7 @@ def plan(options: Options, inputs: Inputs, accuracy: Any) -> tuple[Planned, int]
     accuracy_print = table_hash(accuracy.rates, accuracy.estimates, accuracy.shares)
     accuracy_print += json.dumps(accuracy.to_json(), sort_keys=True)
     previous = read_state(options.out).get("pages", {})
+    code = code_hash()  # once for the run, not once a page
     out = []
     for kind, job in planned:
         images = str(options.out / "images" / job.name) if options.images else ""
@@ -895,7 +897,9 @@ def plan(options: Options, inputs: Inputs, accuracy: Any) -> tuple[Planned, int]
             for suffix in (".csv", ".parquet"):  # the full evidence beside the report
                 write_table(subset, options.out / "data" / f"{job.name}.evidence{suffix}")
         job.subset = subset
-        job.fingerprint = fingerprint(job, options.notebooks, table_hash(*depends) + accuracy_print)
+        job.fingerprint = fingerprint(
+            job, options.notebooks, table_hash(*depends) + accuracy_print, code
+        )
         page = options.out / f"{job.name}.html"
         out.append((job, previous.get(job.name) != job.fingerprint or not page.is_file()))
     return out, stale
