@@ -499,6 +499,8 @@ def _read_codebook(
             {
                 "any_hedge": any_hedge,
                 "any_negation": any_negation,
+                **{f"hedge#{i}": t.pattern for i, t in enumerate(hedges)},
+                **{f"negation#{i}": t.pattern for i, t in enumerate(negations)},
                 "denial": denial,
                 **{k: fields[k] for k in ("background_subjects", "definition", "boilerplate")},
                 **{f"quantity:{name}": pattern for name, pattern in quantities},

@@ -61,10 +61,20 @@ class Triggers:
         hedged = scan.may("any_hedge") and codebook.any_hedge.search(body) is not None
         return cls(
             pseudo=[m.span() for m in codebook.pseudo.finditer(body)] if negated else [],
-            negations=[m for t in codebook.negations for m in t.pattern.finditer(body)]
+            negations=[
+                m
+                for i, t in enumerate(codebook.negations)
+                if scan.may(f"negation#{i}")
+                for m in t.pattern.finditer(body)
+            ]
             if negated
             else [],
-            hedges=[(t, m) for t in codebook.hedges for m in t.pattern.finditer(body)]
+            hedges=[
+                (t, m)
+                for i, t in enumerate(codebook.hedges)
+                if scan.may(f"hedge#{i}")
+                for m in t.pattern.finditer(body)
+            ]
             if hedged
             else [],
         )
