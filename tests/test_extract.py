@@ -361,3 +361,35 @@ def test_sessions_needed_is_durability(code):
 
 def test_other_agent_as_subject_is_not_a_procedure_claim(code):
     assert code("Minoxidil can improve hair loss, and many use it with PRP.") == set()
+
+
+def test_coding_spares_the_collector_and_leaves_it_as_it_was():
+    """Inside the block what was alive before is frozen, a cycle made inside
+    is still collected, and afterwards nothing stays frozen; what the
+    application froze itself stays frozen."""
+    import gc
+    import weakref
+
+    from analysis.extract import sparing_collector
+
+    class Node:
+        pass
+
+    assert gc.get_freeze_count() == 0
+    with sparing_collector():
+        assert gc.get_freeze_count() > 0
+        node = Node()
+        node.me = node  # a reference cycle made while coding
+        gone = weakref.ref(node)
+        del node
+        gc.collect()
+        assert gone() is None
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with sparing_collector():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -65,7 +65,12 @@ def sparing_collector() -> Iterator[None]:
     passes over everything alive (the codebook, the model, the libraries,
     the rows coded so far) took a quarter of extraction's time. Inside,
     what was alive before is left out of those passes (:func:`gc.freeze`)
-    until the block ends: cycles made inside are still collected."""
+    until the block ends: cycles made inside are still collected. When
+    something is frozen already (an enclosing block, or the application's
+    own :func:`gc.freeze`), the block leaves the collector as it is."""
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield
