@@ -313,3 +313,25 @@ def test_a_dask_output_is_checked_before_any_work(codebook, tmp_path):
         extract_dask(config.CORPUS, codebook, mine / "notes.txt")
     with pytest.raises(CorpusError, match="no such corpus folder"):
         extract_dask(tmp_path / "missing", codebook, tmp_path / "out")
+
+
+def test_the_fast_vectorizers_give_scikit_learn_s_matrices(codebook):
+    """Every step of the shipped coder's features, computed from its
+    vocabularies (analysis.coding.vectors), is scikit-learn's matrix to the
+    last bit: the same indices, in the same order, and the same values."""
+    from analysis.coding import code_pages, read_pages
+    from analysis.coding.features import page_features
+
+    documents, _ = load_corpus(config.CORPUS)
+    items = list(zip(documents["doc"], documents["text"], strict=True))
+    pages = code_pages(read_pages(items, codebook), codebook, ["cues"])
+    table = pd.concat([page_features(page, codebook) for page in pages], ignore_index=True)
+    reference = reference_vectorizers(codebook.model).coder.steps_
+    for (name, fast, column, _), (_, slow, _, _) in zip(
+        codebook.model.coder.steps_, reference, strict=True
+    ):
+        mine, theirs = fast.transform(table[column]), slow.transform(table[column])
+        theirs.sort_indices()
+        assert mine.shape == theirs.shape and mine.dtype == theirs.dtype, name
+        for part in ("indptr", "indices", "data"):
+            assert (getattr(mine, part) == getattr(theirs, part)).all(), (name, part)

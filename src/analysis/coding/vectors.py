@@ -16,8 +16,10 @@ batch of texts with no Python loop per n-gram:
 - :class:`Flags`: named numeric features (``DictVectorizer``).
 
 Then sublinear tf, idf and L2 norms as ``TfidfTransformer`` computes them
-(the same float32 arithmetic). ``tests/test_model.py`` holds every step
-equal to scikit-learn's on the sample and dev articles.
+(the same float32 arithmetic). ``tests/scenarios/test_scale.py`` holds them
+equal to scikit-learn's: each step's matrix, bit for bit, on the sample
+articles; the claims, to the printed probability, on the sample and dev
+articles.
 """
 
 from __future__ import annotations
@@ -36,12 +38,21 @@ NO_TOKEN = -1
 
 
 def _counts(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> Any:
-    """A CSR matrix of float32 counts of the (row, column) pairs, sorted."""
+    """A CSR matrix of float32 counts of the (row, column) pairs, each row's
+    columns sorted: the pairs as one sorted array of keys, each distinct key
+    once with its count (twice as fast as scipy's COO conversion and sort)."""
     keep = columns >= 0
-    rows, columns = rows[keep], columns[keep]
-    data = np.ones(len(rows), dtype=np.float32)
-    matrix = sparse.csr_matrix((data, (rows, columns)), shape=(n_rows, n_columns))
-    matrix.sum_duplicates()  # also sorts each row's indices
+    keys = rows[keep] * n_columns + columns[keep]
+    keys.sort()
+    first = np.ones(len(keys), dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    data = np.diff(np.append(starts, len(keys))).astype(np.float32)
+    distinct = keys[starts]
+    indices = (distinct % n_columns).astype(np.int32)
+    indptr = np.searchsorted(distinct, np.arange(n_rows + 1) * n_columns).astype(np.int32)
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_columns))
+    matrix.has_canonical_format = True
     return matrix
 
 
