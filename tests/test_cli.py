@@ -209,3 +209,23 @@ def test_one_reader_gives_back_every_cell_the_project_wrote(tmp_path, suffix):
     cells = {"doc": ["a.txt", "b.txt"], "id": ["007", "12"], "note": ["=1+1", "NA"]}
     path = write_table(pd.DataFrame(cells), tmp_path / f"t{suffix}")
     assert read_table(path, typed=False).astype(str).to_dict("list") == cells
+
+
+def test_the_command_line_leaves_out_the_modules_nothing_uses():
+    """The command's own process leaves out config.UNUSED_MODULES (1 s of
+    grammar building at jsonschema's import) and still checks a codebook
+    against its schema; a process that imports the package is left as it is."""
+    script = (
+        "import sys\n"
+        "from analysis.cli import main\n"
+        "assert 'rfc3987_syntax' not in sys.modules\n"
+        "main(['check-codebook', '--help'])\n"
+        "assert sys.modules['rfc3987_syntax'] is None\n"
+        "from analysis.codebook import schema_errors\n"
+        "assert schema_errors({'version': 1})  # jsonschema still validates\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]

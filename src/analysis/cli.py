@@ -782,6 +782,9 @@ def main(argv: list[str] | None = None) -> int:
     from analysis.errors import ClaimscopeError
     from analysis.escape import visible
 
+    for name in config.UNUSED_MODULES:  # this process is ours (see config)
+        sys.modules.setdefault(name, None)  # type: ignore[assignment]
+
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, or an option argparse refused (it said why)

@@ -134,12 +134,17 @@ JOBS = 2
 # the calling process).
 WORKERS = min(2, os.cpu_count() or 1)
 PARALLEL_DOCUMENTS = 300
-# Extra arguments for each report's kernel. Plotly loads nbformat, whose
-# jsonschema then imports rfc3987_syntax (pulled in by jupyter-events) and
-# builds its grammar: 1 s of every notebook's run, for a URI format check no
-# report uses. The kernel is told to leave it out; jsonschema skips that check.
+# Optional modules the project's own processes (the command line, a
+# report's workers and kernels) leave out: papermill, nbconvert and plotly
+# load nbformat, whose jsonschema then imports rfc3987_syntax (pulled in by
+# jupyter-events) and builds its grammars, 1 s of every such process's start,
+# for an IRI format check nothing here uses (jsonschema skips that check).
+# A process that imports the package as a library is left as it is.
+UNUSED_MODULES = ("rfc3987_syntax",)
+# Extra arguments for each report's kernel.
 KERNEL_ARGS = (
-    "--IPKernelApp.exec_lines=import sys; sys.modules.setdefault('rfc3987_syntax', None)",
+    "--IPKernelApp.exec_lines=import sys; "
+    + "; ".join(f"sys.modules.setdefault({name!r}, None)" for name in UNUSED_MODULES),
     # The kernel runs on this machine's loopback for one notebook: its
     # warning that TCP is unencrypted and its KeyboardInterrupt log line when
     # papermill shuts it down, printed for every report, are noise (errors of

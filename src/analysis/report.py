@@ -476,9 +476,14 @@ def die_with_parent(parent: int) -> None:
     """Pool initializer: end this worker as soon as the run that started it
     is gone (a ``kill -9`` gives the run no chance to stop its workers,
     which would go on writing into the report folder). The worker's kernel
-    follows it: ipykernel ends when its parent does."""
+    follows it: ipykernel ends when its parent does. The worker, a process
+    of the run's own, leaves out ``config.UNUSED_MODULES``."""
+    import sys
     import threading
     import time
+
+    for name in config.UNUSED_MODULES:
+        sys.modules.setdefault(name, None)  # type: ignore[assignment]
 
     def watch() -> None:
         while os.getppid() == parent:
