@@ -167,3 +167,17 @@ def test_the_shipped_codebook_fits_its_schema():
     from analysis.codebook import schema_errors
 
     assert schema_errors(yaml.safe_load(config.CODEBOOK.read_text(encoding="utf-8"))) == []
+
+
+def test_reading_names_builds_no_automaton():
+    """A notebook reads the codebook for its names and labels: the cue
+    automaton is built on first use, by coding, never by reading."""
+    from analysis.codebook import load_codebook
+    from analysis.notebook import check_pair
+
+    check_pair("microneedling", "eczema")
+    codebook = load_codebook(config.CODEBOOK, check_patterns=False, model=None)
+    assert "index" not in vars(codebook.prefilter)
+    fresh = load_codebook(config.CODEBOOK, model=None)
+    fresh.prefilter.scan("Microneedling may cause redness.")
+    assert "index" in vars(fresh.prefilter)

@@ -24,12 +24,14 @@ of each of its sentences is read off that pass."""
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from operator import itemgetter
 from re import _constants as C  # noqa: N812 - the parser's own names
 from re import _parser as parser
+from typing import Any, NamedTuple
 
 MAX_HEADS = 400  # more alternatives than this: not worth indexing
 HEAD_CHARS = 5  # a head longer than this says no more about a match
@@ -156,6 +158,14 @@ class Scan:
 UNKNOWN = Scan(None, None)
 
 
+class _Index(NamedTuple):
+    automaton: Any  # ahocorasick.Automaton: word -> (length, heads' cues, factors' patterns, gates)
+    always: frozenset[str]  # cues with no heads: run on every text
+    free: frozenset[str]  # cues and names with no factor: their heads alone locate them
+    ungated: frozenset[str]  # gated patterns with no factor: always possible
+    indexed: bool  # whether the automaton holds any word
+
+
 class Prefilter:
     """Cue names by their heads and the words they need, and gated patterns
     by theirs, in one automaton. :meth:`matches` runs only the cues whose
@@ -172,19 +182,25 @@ class Prefilter:
         (:meth:`candidates`); ``located`` patterns (the names of procedures
         and conditions) are found the same way (:meth:`matches`) but are no
         cues; ``gated`` patterns are only said to be possible or not
-        (:meth:`Scan.may`)."""
-        import ahocorasick
-
+        (:meth:`Scan.may`). The automaton is built on first use: a process
+        that reads the codebook for its names (a report's notebook) never
+        pays for it."""
         self.arguments = (cues, gated, located)  # what made it, to make another
         self.rank = {name: i for i, name in enumerate(cues)}
-        cues = {**cues, **(located or {})}
-        self.patterns = cues
-        self.automaton = ahocorasick.Automaton()
+        self.patterns = {**cues, **(located or {})}
+
+    @functools.cached_property
+    def index(self) -> _Index:
+        """The automaton of every head and factor, and what it leaves out."""
+        import ahocorasick
+
+        _, gated, _ = self.arguments
+        automaton = ahocorasick.Automaton()
         by_head: dict[str, set[str]] = {}
         by_factor: dict[str, set[str]] = {}
         always = set()
-        self.needs: dict[str, frozenset[str]] = {}  # cue -> factors one of which must occur
-        for name, pattern in cues.items():
+        needs: dict[str, frozenset[str]] = {}  # cue -> factors one of which must occur
+        for name, pattern in self.patterns.items():
             heads = literal_heads(pattern)
             if heads is None:
                 always.add(name)
@@ -193,7 +209,7 @@ class Prefilter:
                 by_head.setdefault(head, set()).add(name)
             factors = literal_factors(pattern)
             if factors is not None:
-                self.needs[name] = factors
+                needs[name] = factors
                 for factor in factors:
                     by_factor.setdefault(factor, set()).add(name)
         ungated = set()
@@ -204,17 +220,21 @@ class Prefilter:
                 ungated.add(name)
             for factor in factors or ():
                 by_factor.setdefault(factor, set()).add(name)
-        self.ungated = frozenset(ungated)
         for word in set(by_head) | set(by_factor):
             factor_of = tuple(sorted(by_factor.get(word, ())))
             gates = tuple(name for name in factor_of if name in (gated or {}))
             entry = (len(word), frozenset(by_head.get(word, ())), factor_of, gates)
-            self.automaton.add_word(word, entry)
-        self.always = frozenset(always)
-        self.free = frozenset(name for name in cues if name not in self.needs)  # no factor
-        self.indexed = bool(by_head) or bool(by_factor)
-        if self.indexed:
-            self.automaton.make_automaton()
+            automaton.add_word(word, entry)
+        indexed = bool(by_head) or bool(by_factor)
+        if indexed:
+            automaton.make_automaton()
+        return _Index(
+            automaton=automaton,
+            always=frozenset(always),
+            free=frozenset(name for name in self.patterns if name not in needs),  # no factor
+            ungated=frozenset(ungated),
+            indexed=indexed,
+        )
 
     def scan(self, text: str) -> Scan:
         """One pass over ``text``: where each cue may start a match (the
@@ -231,7 +251,8 @@ class Prefilter:
         lowered = text.lower()
         if len(lowered) != len(text):
             return None
-        return list(self.automaton.iter(lowered)) if self.indexed else []
+        index = self.index
+        return list(index.automaton.iter(lowered)) if index.indexed else []
 
     def _found(self, found: list[tuple[int, tuple]], offset: int) -> Scan:
         """A scan of the hits that start at ``offset`` or later (they end
@@ -247,12 +268,12 @@ class Prefilter:
                 present.update(factor_of)
             if names:
                 heads.append((start - offset, names))
-        allowed = self.free | present
+        allowed = self.index.free | present
         starts: dict[str, set[int]] = {}
         for at, names in heads:
             for name in names & allowed:
                 starts.setdefault(name, set()).add(at)
-        return Scan({n: sorted(at) for n, at in starts.items()}, self.ungated | present)
+        return Scan({n: sorted(at) for n, at in starts.items()}, self.index.ungated | present)
 
     def candidates(self, starts: dict[str, list[int]] | None) -> list[str]:
         """The cues to run on a text with these ``starts``, in the order the
@@ -260,12 +281,12 @@ class Prefilter:
         if starts is None:
             return list(self.rank)
         rank = self.rank
-        return sorted((starts.keys() | self.always) & rank.keys(), key=rank.__getitem__)
+        return sorted((starts.keys() | self.index.always) & rank.keys(), key=rank.__getitem__)
 
     def matches(self, name: str, text: str, starts: dict[str, list[int]] | None) -> list[re.Match]:
         """The matches ``finditer`` gives for cue ``name`` in ``text``."""
         pattern = self.patterns[name]
-        if starts is None or name in self.always:
+        if starts is None or name in self.index.always:
             return list(pattern.finditer(text))
         out: list[re.Match] = []
         end = 0
@@ -308,7 +329,7 @@ class TextScan:
         """:meth:`Scan.may` of ``text[start:end]``, for one gated pattern."""
         if self.hits is None:
             return self.prefilter.scan(self.text[start:end]).may(name)
-        if name in self.prefilter.ungated:
+        if name in self.prefilter.index.ungated:
             return True
         starts, ends = self.spans.get(name, ((), ()))
         first, last = bisect_left(ends, start + 1), bisect_right(ends, end)
