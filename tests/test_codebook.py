@@ -172,7 +172,6 @@ def test_the_shipped_codebook_fits_its_schema():
 def test_reading_names_builds_no_automaton():
     """A notebook reads the codebook for its names and labels: the cue
     automaton is built on first use, by coding, never by reading."""
-    from analysis.codebook import load_codebook
     from analysis.notebook import check_pair
 
     check_pair("microneedling", "eczema")
