@@ -460,6 +460,7 @@ def _read_codebook(
         },
     }
     any_hedge, any_negation = _any(hedges), _any(negations)
+    irrealis = comp.compile_any(raw.get("irrealis", [r"(?!)"]), "irrealis")
     denial = comp.compile_any(cert.get("denial", [r"(?!)"]), "certainty.denial")
     quantities = tuple(
         (str(k), comp.compile(v, f"quantities.{k}"))
@@ -487,7 +488,7 @@ def _read_codebook(
         pseudo=comp.compile_any(cert.get("pseudo", [r"(?!)"]), "certainty.pseudo"),
         denial=denial,
         negation_window=int(cert.get("negation_window", 6)),
-        irrealis=comp.compile_any(raw.get("irrealis", [r"(?!)"]), "irrealis"),
+        irrealis=irrealis,
         **fields,
         topic_share=_per_kind(attr.get("topic_share", 0.5), 0.5),
         quantities=quantities,
@@ -502,6 +503,7 @@ def _read_codebook(
                 **{f"hedge#{i}": t.pattern for i, t in enumerate(hedges)},
                 **{f"negation#{i}": t.pattern for i, t in enumerate(negations)},
                 "denial": denial,
+                "irrealis": irrealis,
                 **{k: fields[k] for k in ("background_subjects", "definition", "boilerplate")},
                 **{f"quantity:{name}": pattern for name, pattern in quantities},
                 **{f"exclude:{c.id}#{i}": x for c in categories for i, x in enumerate(c.exclude)},

@@ -54,7 +54,7 @@ def apply(pages: list[Page], codebook: Codebook) -> list[Page]:
                 continue
             page.reasons[i] = not_a_claim(body, procs, conds, codebook, scan)
             if not page.reasons[i] and hits:
-                page.claims[i] = rule_claims(body, conds, list(hits), codebook)
+                page.claims[i] = rule_claims(body, conds, list(hits), codebook, scan)
     return pages
 
 
@@ -188,14 +188,24 @@ def irrealis(hit: Hit, body: str, cuts: list[int], codebook: Codebook) -> str:
 
 
 def rule_claims(
-    body: str, conditions: list[Mention], hits: list[Hit], codebook: Codebook
+    body: str,
+    conditions: list[Mention],
+    hits: list[Hit],
+    codebook: Codebook,
+    scan: Scan = UNKNOWN,
 ) -> list[Claim]:
     """The rules' claims of one sentence body from its cue hits, one per
-    category (see the module docstring)."""
+    category (see the module docstring; ``scan``: the prefilter's scan of
+    ``body``)."""
     cuts = clause_cuts(body, codebook)
     by_category: dict[str, list[Hit]] = {}
+    may_be_irrealis = scan.may("irrealis")
     for hit in hits:
-        if codebook.role(hit.category.type) == "benefit" and irrealis(hit, body, cuts, codebook):
+        if (
+            may_be_irrealis
+            and codebook.role(hit.category.type) == "benefit"
+            and irrealis(hit, body, cuts, codebook)
+        ):
             continue
         by_category.setdefault(hit.category.id, []).append(hit)
     spans = [(h.start, h.end) for group in by_category.values() for h in group]
