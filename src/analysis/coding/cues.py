@@ -70,8 +70,8 @@ def not_a_claim(
     named = any(not p.flag for p in procedures)
     if scan.may("background_subjects") and cb.background_subjects.match(body):
         return "background subject"
-    rest = LEADING_ARTICLE.sub("", body)
-    offset = len(body) - len(rest)
+    article = LEADING_ARTICLE.match(body)
+    offset = article.end() if article else 0
     if not named and any(c.start == offset for c in conditions):
         return "describes a condition"
     definition = cb.definition.search(body) if scan.may("definition") else None
