@@ -56,3 +56,26 @@ def test_bad_files_are_listed_not_fatal(tmp_path):
 def test_missing_folder():
     with pytest.raises(CorpusError, match="no such corpus folder"):
         load_corpus("/nonexistent/corpus")
+
+
+def test_a_time_budget_whose_first_alarm_is_swallowed_still_ends_the_block():
+    """An exception raised by the alarm while a finalizer or a garbage-
+    collector callback runs is swallowed; the alarm rings again, and none
+    rings once the block has ended."""
+    import time
+
+    from analysis.corpus import Overtime, time_budget
+
+    start, swallowed = time.monotonic(), []
+    with pytest.raises(Overtime), time_budget(0.1):
+        try:
+            while time.monotonic() - start < 5:
+                pass
+        except Overtime:  # as "Exception ignored in ..." would
+            swallowed.append(time.monotonic() - start)
+        while time.monotonic() - start < 5:
+            pass
+    assert swallowed and time.monotonic() - start < 1
+    with time_budget(0.1):
+        pass
+    time.sleep(0.3)  # a stray alarm would raise here

@@ -182,11 +182,19 @@ class Overtime(BaseException):
     that no reader's ``except Exception`` swallows it."""
 
 
+# Seconds between the alarms that follow the first: an exception a signal
+# handler raises while a finalizer or a garbage-collector callback runs is
+# swallowed (printed as "Exception ignored"), so the alarm rings again until
+# the block has ended.
+ALARM_REPEAT = 0.05
+
+
 @contextmanager
 def time_budget(seconds: float) -> Iterator[None]:
-    """Raise :class:`Overtime` in the block once ``seconds`` have passed
-    (SIGALRM: only where the run holds the main thread; elsewhere, such as
-    a Dask worker's thread, the block runs unbounded)."""
+    """Raise :class:`Overtime` in the block once ``seconds`` have passed,
+    and again every ``ALARM_REPEAT`` seconds until it ends (SIGALRM: only
+    where the run holds the main thread; elsewhere, such as a Dask worker's
+    thread, the block runs unbounded). No alarm outlives the block."""
     if (
         seconds <= 0
         or not hasattr(signal, "setitimer")
@@ -194,15 +202,22 @@ def time_budget(seconds: float) -> Iterator[None]:
     ):
         yield
         return
+    ended = False
 
     def expire(signum: int, frame: object) -> None:
-        raise Overtime
+        if not ended:
+            raise Overtime
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, ALARM_REPEAT)
     try:
         yield
     finally:
+        while not ended:  # an alarm may ring as the block ends: end it all the same
+            try:
+                ended = True
+            except Overtime:
+                continue
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
