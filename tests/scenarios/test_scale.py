@@ -315,23 +315,27 @@ def test_a_dask_output_is_checked_before_any_work(codebook, tmp_path):
         extract_dask(tmp_path / "missing", codebook, tmp_path / "out")
 
 
-def test_the_fast_vectorizers_give_scikit_learn_s_matrices(codebook):
+@pytest.mark.parametrize("memory", [200_000, 50])
+def test_the_fast_vectorizers_give_scikit_learn_s_matrices(codebook, monkeypatch, memory):
     """Every step of the shipped coder's features, computed from its
     vocabularies (analysis.coding.vectors), is scikit-learn's matrix to the
-    last bit: the same indices, in the same order, and the same values."""
-    from analysis.coding import code_pages, read_pages
+    last bit, batch after batch: the same indices, in the same order, and
+    the same values; also when the words' character n-grams are forgotten
+    and analysed again (a memory of 50 words)."""
+    from analysis.coding import code_pages, read_pages, vectors
     from analysis.coding.features import page_features
 
+    monkeypatch.setattr(vectors, "WORD_MEMORY", memory)
     documents, _ = load_corpus(config.CORPUS)
     items = list(zip(documents["doc"], documents["text"], strict=True))
     pages = code_pages(read_pages(items, codebook), codebook, ["cues"])
     table = pd.concat([page_features(page, codebook) for page in pages], ignore_index=True)
-    reference = reference_vectorizers(codebook.model).coder.steps_
-    for (name, fast, column, _), (_, slow, _, _) in zip(
-        codebook.model.coder.steps_, reference, strict=True
-    ):
-        mine, theirs = fast.transform(table[column]), slow.transform(table[column])
-        theirs.sort_indices()
-        assert mine.shape == theirs.shape and mine.dtype == theirs.dtype, name
-        for part in ("indptr", "indices", "data"):
-            assert (getattr(mine, part) == getattr(theirs, part)).all(), (name, part)
+    for name, slow, column, _ in reference_vectorizers(codebook.model).coder.steps_:
+        fast = vectors.from_fitted(slow)
+        for start in range(0, len(table), 40):
+            batch = table[column].iloc[start : start + 40]
+            mine, theirs = fast.transform(batch), slow.transform(batch)
+            theirs.sort_indices()
+            assert mine.shape == theirs.shape and mine.dtype == theirs.dtype, name
+            for part in ("indptr", "indices", "data"):
+                assert (getattr(mine, part) == getattr(theirs, part)).all(), (name, part)
