@@ -510,6 +510,11 @@ def run_job(job: Job, notebooks: Path, out: Path, kernel: str) -> tuple[str, str
                     progress_bar=False,
                     cwd=str(notebooks),
                     extra_arguments=list(config.KERNEL_ARGS),
+                    # the notebook is complete once its last cell is: its
+                    # kernel (and what it started, such as kaleido's Chromium,
+                    # in its process group) is ended at once instead of asked
+                    # to shut down, which took 0.1 s and now and then 2.6 s
+                    shutdown_kernel="immediate",
                 )
             export_html(executed, out / f"{job.name}.html", job.title)
         except Exception as exc:  # one failing report must not sink the batch
