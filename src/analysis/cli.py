@@ -782,8 +782,7 @@ def main(argv: list[str] | None = None) -> int:
     from analysis.errors import ClaimscopeError
     from analysis.escape import visible
 
-    for name in config.UNUSED_MODULES:  # this process is ours (see config)
-        sys.modules.setdefault(name, None)  # type: ignore[assignment]
+    config.leave_out_unused_modules()  # this process is ours
 
     try:
         args = build_parser().parse_args(argv)

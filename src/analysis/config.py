@@ -7,6 +7,7 @@ The paths assume the repository layout (``data/``, ``notebooks/`` beside
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -141,10 +142,18 @@ PARALLEL_DOCUMENTS = 300
 # for an IRI format check nothing here uses (jsonschema skips that check).
 # A process that imports the package as a library is left as it is.
 UNUSED_MODULES = ("rfc3987_syntax",)
+
+
+def leave_out_unused_modules() -> None:
+    """Make this process, one of the project's own, skip ``UNUSED_MODULES``."""
+    for name in UNUSED_MODULES:
+        sys.modules.setdefault(name, None)  # type: ignore[assignment]
+
+
 # Extra arguments for each report's kernel.
 KERNEL_ARGS = (
-    "--IPKernelApp.exec_lines=import sys; "
-    + "; ".join(f"sys.modules.setdefault({name!r}, None)" for name in UNUSED_MODULES),
+    "--IPKernelApp.exec_lines="
+    "from analysis.config import leave_out_unused_modules; leave_out_unused_modules()",
     # The kernel runs on this machine's loopback for one notebook: its
     # warning that TCP is unencrypted and its KeyboardInterrupt log line when
     # papermill shuts it down, printed for every report, are noise (errors of

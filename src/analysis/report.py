@@ -478,12 +478,10 @@ def die_with_parent(parent: int) -> None:
     which would go on writing into the report folder). The worker's kernel
     follows it: ipykernel ends when its parent does. The worker, a process
     of the run's own, leaves out ``config.UNUSED_MODULES``."""
-    import sys
     import threading
     import time
 
-    for name in config.UNUSED_MODULES:
-        sys.modules.setdefault(name, None)  # type: ignore[assignment]
+    config.leave_out_unused_modules()
 
     def watch() -> None:
         while os.getppid() == parent:
