@@ -559,12 +559,12 @@ def table_hash(*tables: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def fingerprint(job: Job, notebooks: Path, inputs: str, code: str = "") -> str:
+def fingerprint(job: Job, notebooks: Path, inputs: str, code: str) -> str:
     """What a report's HTML depends on: notebook, parameters, input rows, and
-    the package's code (``code``: :func:`code_hash`, computed when not given)."""
+    the package's code (``code``: :func:`code_hash`, computed once a run)."""
     h = hashlib.sha256(notebook_source(notebooks / job.notebook).encode())
     h.update(json.dumps(job.parameters, sort_keys=True).encode())
-    h.update(f"{inputs}\n{analysis.__version__}\n{code or code_hash()}".encode())
+    h.update(f"{inputs}\n{analysis.__version__}\n{code}".encode())
     return h.hexdigest()
 
 
