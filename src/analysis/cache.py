@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -36,6 +37,7 @@ from analysis.corpus import corpus_files, documents_table, iter_documents
 from analysis.extract import BATCH, SET_ASIDE, Extracted, extract_documents, with_ids
 from analysis.schema import CLAIM_COLUMNS, PROBLEM_COLUMNS
 from analysis.tables import write_text
+from analysis.workers import die_with_parent
 
 CHUNK_ROWS = 20_000
 CODING_MODULES = (
@@ -196,7 +198,7 @@ def _coder(codebook: Codebook, workers: int) -> Iterator[Callable[[list], Future
                     max_workers=workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_worker,
-                    initargs=(pickle.dumps(codebook),),
+                    initargs=(pickle.dumps(codebook), os.getpid()),
                 )
             )
         return pools[0].submit(_code_in_worker, items)
@@ -212,9 +214,10 @@ def _coder(codebook: Codebook, workers: int) -> Iterator[Callable[[list], Future
 _WORKER: dict[str, Codebook] = {}
 
 
-def _start_worker(codebook: bytes) -> None:
+def _start_worker(codebook: bytes, parent: int) -> None:
     import pickle
 
+    die_with_parent(parent)  # a kill -9 of the run must not leave it waiting
     _WORKER["codebook"] = pickle.loads(codebook)  # noqa: S301 - our own, from the parent
 
 

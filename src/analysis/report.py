@@ -51,6 +51,7 @@ from analysis.tables import (
     write_table,
     write_text,
 )
+from analysis.workers import die_with_parent
 
 OVERVIEW = "overview.ipynb"
 DEEP_DIVE = "deep_dive.ipynb"
@@ -470,25 +471,6 @@ def scratch(folder: Path) -> Iterator[Path]:
         tempfile.tempdir = cached
         shutil.rmtree(places["TMPDIR"], ignore_errors=True)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def die_with_parent(parent: int) -> None:
-    """Pool initializer: end this worker as soon as the run that started it
-    is gone (a ``kill -9`` gives the run no chance to stop its workers,
-    which would go on writing into the report folder). The worker's kernel
-    follows it: ipykernel ends when its parent does. The worker, a process
-    of the run's own, leaves out ``config.UNUSED_MODULES``."""
-    import threading
-    import time
-
-    config.leave_out_unused_modules()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def run_job(job: Job, notebooks: Path, out: Path, kernel: str) -> tuple[str, str]:

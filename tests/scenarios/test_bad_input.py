@@ -27,6 +27,8 @@ from analysis.notebook import check_pair
 from analysis.report import build_reports
 from tests.conftest import make_documents
 
+# Where processes can be read (Linux): which of a run's processes outlive it.
+PROC = Path("/proc/self/environ").exists()
 ARTICLE = "Chemical peels can fade melasma. They may cause redness and peeling in some people.\n"
 
 
@@ -268,13 +270,25 @@ def test_a_killed_run_leaves_the_previous_output_intact(tmp_path):
     analysis = [sys.executable, "-m", "analysis.cli", "extract", str(corpus), "--out", str(out)]
     subprocess.run([*analysis[:4], str(config.CORPUS), "--out", str(out)], check=True)
     before = out.read_bytes()
-    proc = subprocess.Popen(analysis, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(4)
-    assert proc.poll() is None, "the run ended before it could be killed; enlarge the corpus"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert out.read_bytes() == before
-    assert len(pd.read_parquet(out)) > 0
+    # its coding workers too: they outlived a kill -9, waiting for work forever
+    mark = f"CLAIMSCOPE_TEST_RUN={os.getpid()}-{time.monotonic_ns()}"
+    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
+    proc = subprocess.Popen(analysis, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(4)
+        assert proc.poll() is None, "the run ended before it could be killed; enlarge the corpus"
+        assert not PROC or len(marked_processes(mark)) >= 2  # the run and its coding workers
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert out.read_bytes() == before
+        assert len(pd.read_parquet(out)) > 0
+        deadline = time.monotonic() + 20
+        while marked_processes(mark) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert marked_processes(mark) == []
+    finally:
+        for pid in marked_processes(mark):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_lone_surrogates_and_names_that_are_not_utf8_are_repaired(tmp_path, capsys):
@@ -529,7 +543,7 @@ def marked_processes(mark: str) -> list[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+@pytest.mark.skipif(not PROC, reason="reads /proc")
 def test_after_kill_9_of_a_report_its_workers_and_kernels_end(tmp_path):
     """They stayed alive for minutes, still writing into the output folder."""
     mark = f"CLAIMSCOPE_TEST_RUN={os.getpid()}-{time.monotonic_ns()}"
