@@ -64,7 +64,12 @@ TYPE_WORDS = {
 }
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it (its wheels are): a
+# codebook is read in 4 ms instead of 70 by every process that codes or draws.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(SafeLoader):  # type: ignore[misc, valid-type]
     """A safe YAML loader that refuses a key given twice in one mapping."""
 
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
@@ -271,7 +276,7 @@ def refuse_aliases(data: bytes, path: Path) -> None:
     """Refuse YAML anchors and aliases before anything is built: nested
     aliases (the "billion laughs") expand a small file into gigabytes, and a
     codebook has no use for them. The events are read as a stream, unexpanded."""
-    for event in yaml.parse(data, Loader=yaml.SafeLoader):
+    for event in yaml.parse(data, Loader=SafeLoader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             mark = event.start_mark
             raise CodebookError(
