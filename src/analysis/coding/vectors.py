@@ -12,7 +12,9 @@ batch of texts with no Python loop per n-gram:
   once, bigrams as pairs of token ids in a sorted array;
 - :class:`Chars`: character n-grams inside words (``char_wb``): a word's
   n-grams depend on the word alone, so each distinct word is analysed once
-  and remembered (up to ``WORD_MEMORY`` words, then forgotten together);
+  and remembered (up to ``WORD_MEMORY`` words, then forgotten together),
+  and a batch's counts are the sparse product of its texts' word counts
+  and its words' n-gram counts;
 - :class:`Flags`: named numeric features (``DictVectorizer``).
 
 Then sublinear tf, idf and L2 norms as ``TfidfTransformer`` computes them
@@ -53,6 +55,16 @@ def _counts(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) 
     indptr = np.searchsorted(distinct, np.arange(n_rows + 1) * n_columns).astype(np.int32)
     matrix = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_columns))
     matrix.has_canonical_format = True
+    return matrix
+
+
+def _rows_of(flat: np.ndarray, sizes: np.ndarray, shape: tuple[int, int]) -> Any:
+    """A CSR matrix of float32 counts: row i counts its ``sizes[i]`` entries
+    of ``flat`` (each column once, with its count, sorted)."""
+    indptr = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=indptr[1:])
+    matrix = sparse.csr_matrix((np.ones(len(flat), np.float32), flat, indptr), shape=shape)
+    matrix.sum_duplicates()
     return matrix
 
 
@@ -163,13 +175,26 @@ class Chars:
         return found
 
     def transform(self, texts: Sequence[str]) -> Any:
+        """The counts as a product: (texts x the batch's distinct words)
+        times (those words x n-grams), scipy's sparse product in place of
+        one key per n-gram of every word of every text, sorted."""
         lists = [text.lower().split() for text in texts]
+        index: dict[str, int] = {}
+        tokens = [index.setdefault(w, len(index)) for words in lists for w in words]
         memory, analyse = self.memory, self._columns
-        per_word = [memory[w] if w in memory else analyse(w) for words in lists for w in words]
-        word_rows = np.repeat(np.arange(len(lists)), [len(words) for words in lists])
-        sizes = np.fromiter(map(len, per_word), dtype=np.int64, count=len(per_word))
-        columns = np.concatenate(per_word) if per_word else np.zeros(0, dtype=np.int64)
-        counts = _counts(np.repeat(word_rows, sizes), columns, len(lists), len(self.vocabulary_))
+        per_word = [memory[w] if w in memory else analyse(w) for w in index]
+        words = _rows_of(
+            np.concatenate(per_word) if per_word else np.zeros(0, dtype=np.int64),
+            np.fromiter(map(len, per_word), dtype=np.int64, count=len(per_word)),
+            (len(index), len(self.vocabulary_)),
+        )
+        texts_by_word = _rows_of(
+            np.array(tokens, dtype=np.int64),
+            np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)),
+            (len(lists), len(index)),
+        )
+        counts = texts_by_word @ words
+        counts.sort_indices()
         return tfidf(counts, self.idf_)
 
 
