@@ -160,7 +160,7 @@ class Codebook:
     citation: re.Pattern[str]  # a line of a reference list, not article text
     background_subjects: re.Pattern[str]
     definition: re.Pattern[str]
-    boilerplate: re.Pattern[str]
+    boilerplate: tuple[re.Pattern[str], ...]  # each run on its own, where its words occur
     label: re.Pattern[str]
     comparators: re.Pattern[str]
     population: re.Pattern[str]
@@ -258,6 +258,15 @@ class _Compiler:
             return NEVER
         self.compiled.append((where, pattern))
         return pattern
+
+    def compile_each(self, texts: Any, where: str) -> tuple[re.Pattern[str], ...]:
+        """A list of patterns (or one), each compiled on its own."""
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list) or not texts:
+            self.errors.append(f"{where}: expected a list of patterns")
+            return (NEVER,)
+        return tuple(self.compile(text, f"{where}[{i}]") for i, text in enumerate(texts))
 
     def compile_any(self, texts: Any, where: str) -> re.Pattern[str]:
         if isinstance(texts, str):
@@ -457,7 +466,7 @@ def _read_codebook(
             key: comp.compile(nc[key], f"not_claims.{key}")
             for key in ("reference_headings", "background_subjects", "definition")
         },
-        "boilerplate": comp.compile_any(nc["boilerplate"], "not_claims.boilerplate"),
+        "boilerplate": comp.compile_each(nc["boilerplate"], "not_claims.boilerplate"),
         "label": _case_sensitive(comp, nc["label"], "not_claims.label"),
         "citation": comp.compile(nc.get("citation", NEVER.pattern), "not_claims.citation"),
         **{
@@ -519,7 +528,8 @@ def _read_codebook(
                 **{f"negation#{i}": t.pattern for i, t in enumerate(negations)},
                 "denial": denial,
                 "irrealis": irrealis,
-                **{k: fields[k] for k in ("background_subjects", "definition", "boilerplate")},
+                **{k: fields[k] for k in ("background_subjects", "definition")},
+                **{f"boilerplate#{i}": x for i, x in enumerate(fields["boilerplate"])},
                 **{f"quantity:{name}": pattern for name, pattern in quantities},
                 **{f"exclude:{c.id}#{i}": x for c in categories for i, x in enumerate(c.exclude)},
                 **{

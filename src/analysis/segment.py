@@ -151,6 +151,8 @@ def segment_document(
     cannot match."""
     rows: list[dict] = []
     section, lead_in, in_references = -1, -1, False
+    # each boilerplate pattern is run only where its words occur
+    boilerplate = [(f"boilerplate#{i}", p) for i, p in enumerate(codebook.boilerplate)]
     title_rows: list[dict] = []
     for line_no, match in enumerate(LINE.finditer(text)):
         raw = match.group()
@@ -187,9 +189,11 @@ def segment_document(
                 kind = "heading"
             elif sentence.rstrip("\"'”’) ").endswith("?"):
                 kind = "question"
-            elif (
-                scanned is None or scanned.may("boilerplate", offset + s, offset + e)
-            ) and codebook.boilerplate.search(sentence):
+            elif any(
+                (scanned is None or scanned.may(name, offset + s, offset + e))
+                and pattern.search(sentence)
+                for name, pattern in boilerplate
+            ):
                 kind = "boilerplate"
             body = 0
             if i == 0 and not heading:
