@@ -18,7 +18,9 @@ procedures and conditions are *located* like cues (matched where their heads
 start). The codebook's other patterns run on a sentence (hedges, negations,
 a category's exclusions, a cue's required predicate, boilerplate,
 quantities) are *gated*: a pattern none of whose factors occurs in a
-sentence is not run on it or on any part of it. One automaton holds every
+sentence is not run on it or on any part of it. A digit (``\\d``: any
+decimal digit, not only 0-9) is a factor too, rare in prose: a quantity
+waits for a number. One automaton holds every
 head and factor; a document is scanned once (:class:`TextScan`) and the scan
 of each of its sentences is read off that pass."""
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from operator import itemgetter
@@ -105,6 +108,8 @@ def _required(seq: list) -> list[frozenset[str]]:
                 out.append(frozenset().union(*alternatives))
         elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] >= 1:
             out += _required(list(av[2]))
+        elif op is C.IN and (digits := _digits_of(av)):
+            out.append(digits)
     if run:
         out.append(frozenset({run}))
     return out
@@ -112,9 +117,45 @@ def _required(seq: list) -> list[frozenset[str]]:
 
 def _best(sets: list[frozenset[str]], shortest: int) -> frozenset[str] | None:
     """The set whose shortest string is longest (the rarest to occur), if
-    that string is at least ``shortest`` long."""
-    telling = [s for s in sets if s and len(s) <= MAX_HEADS and min(map(len, s)) >= shortest]
-    return max(telling, key=lambda s: (min(map(len, s)), -len(s))) if telling else None
+    that string is at least ``shortest`` long. Digits are rare in prose: a
+    number counts as long as a word of ``MIN_FACTOR`` letters."""
+    telling = [
+        s
+        for s in sets
+        if s and sum(not x.isdecimal() for x in s) <= MAX_HEADS and _shortest(s) >= shortest
+    ]
+    return max(telling, key=lambda s: (_shortest(s), -len(s))) if telling else None
+
+
+def _shortest(strings: frozenset[str]) -> int:
+    return min(MIN_FACTOR if x.isdecimal() else len(x) for x in strings)
+
+
+def _digits_of(items: list) -> frozenset[str] | None:
+    """The characters a parsed character set of digits can match (``\\d``:
+    every Unicode decimal digit, as ``re`` matches them; ``[0-9]``), or None
+    for a set that holds anything else."""
+    chars: set[str] = set()
+    for op, av in items:
+        if op is C.CATEGORY and av in (C.CATEGORY_DIGIT, C.CATEGORY_UNI_DIGIT):
+            chars |= _decimal_digits()
+        elif op is C.LITERAL and chr(av).isdecimal():
+            chars.add(chr(av))
+        elif (
+            op is C.RANGE
+            and av[1] - av[0] < 16
+            and all(chr(c).isdecimal() for c in range(av[0], av[1] + 1))
+        ):
+            chars.update(chr(c) for c in range(av[0], av[1] + 1))
+        else:
+            return None
+    return frozenset(chars)
+
+
+@functools.cache
+def _decimal_digits() -> frozenset[str]:
+    """Every character ``\\d`` matches in a text pattern (not only 0-9)."""
+    return frozenset(c for c in map(chr, range(sys.maxunicode + 1)) if c.isdecimal())
 
 
 def _set_chars(items: list) -> set[str] | None:

@@ -98,6 +98,17 @@ def test_literal_factors(pattern, factors):
     assert (set(found) if found is not None else None) == factors
 
 
+def test_a_pattern_that_needs_a_digit_is_gated_by_every_digit():
+    import re
+
+    found = literal_factors(re.compile(r"\b\d+(?:[.,]\d+)?\s*%", re.IGNORECASE))
+    assert found is not None and {"0", "7", "٣", "３"} <= found
+    assert all(re.fullmatch(r"\d", c) for c in found)
+    # a number word or a digit: "one in ten", "1 in 10"
+    ratio = literal_factors(re.compile(r"\bin\s+(?:\d+|ten|twenty)\b", re.IGNORECASE))
+    assert ratio is not None and {"ten", "twenty", "1", "٣"} <= ratio
+
+
 @pytest.mark.parametrize("corpus", ["sample", "dev"])
 def test_the_fast_paths_change_no_claim(codebook, unfiltered, corpus):
     """The prefilter (heads, required words, gates, one scan per document)
@@ -135,6 +146,15 @@ TEXT = st.lists(
             "is",
             "needed",
             "KP",
+            # numbers, in other scripts too: "\\d" matches every decimal digit
+            "40%",
+            "1 in 10",
+            "٣٠",
+            "٪",
+            "２",
+            "weeks",
+            "3-fold",
+            "patients",
         ]
     ),
     max_size=40,
@@ -148,6 +168,18 @@ TEXT = st.lists(
 def test_prefilter_changes_no_claim_on_random_text(codebook, unfiltered, text):
     docs = make_documents({"t.txt": text})
     pd.testing.assert_frame_equal(extract(docs, codebook), extract(docs, unfiltered))
+
+
+def test_a_number_in_another_script_opens_the_gate_of_a_pattern_that_needs_a_digit(
+    codebook, unfiltered
+):
+    """A quantity needs a digit, and "\\d" matches every decimal digit: the
+    prefilter gates it by all of them, not by 0-9 alone."""
+    text = "Microneedling reduced acne scars by ٣٠ % in most people.\nIPL can cause swelling in ١ in ١٠ people."
+    docs = make_documents({"t.txt": text})
+    fast = extract(docs, codebook)
+    assert {"٣٠ %", "١ in ١٠ people"} <= set(fast["quantity"])
+    pd.testing.assert_frame_equal(fast, extract(docs, unfiltered))
 
 
 def test_cache_gives_the_same_claims_and_extracts_only_what_changed(
