@@ -151,8 +151,13 @@ def segment_document(
     cannot match."""
     rows: list[dict] = []
     section, lead_in, in_references = -1, -1, False
-    # each boilerplate pattern is run only where its words occur
-    boilerplate = [(f"boilerplate#{i}", p) for i, p in enumerate(codebook.boilerplate)]
+    # each boilerplate pattern is run only where its words occur: most occur
+    # nowhere in a document
+    boilerplate = [
+        (name, p)
+        for name, p in ((f"boilerplate#{i}", p) for i, p in enumerate(codebook.boilerplate))
+        if scanned is None or scanned.may(name, 0, len(text))
+    ]
     title_rows: list[dict] = []
     for line_no, match in enumerate(LINE.finditer(text)):
         raw = match.group()
