@@ -24,7 +24,7 @@ from analysis.cache import cache_key
 from analysis.cli import main
 from analysis.codebook import load_codebook
 from analysis.coding.features import FEATURE_COLUMNS
-from analysis.coding.learned import LearnedCoder, load_model
+from analysis.coding.learned import Coder, load_model
 from analysis.errors import ModelError
 from analysis.extract import extract
 from analysis.train import (
@@ -117,7 +117,7 @@ def test_shipped_model_is_small_matches_its_manifest_and_the_codebook():
     assert blob.stat().st_size < 5_000_000
     manifest = json.loads(config.MODEL.with_suffix(".json").read_text())
     assert model.sha256 == manifest["model_sha256"]
-    assert isinstance(model.coder, LearnedCoder)
+    assert isinstance(model.coder, Coder)
     codebook = load_codebook(config.CODEBOOK)
     assert set(model.labels) == {f"{c.type}/{c.id}" for c in codebook.categories}
     assert 0 < model.threshold < 1
@@ -473,3 +473,28 @@ def test_train_writes_exactly_the_files_it_names(tmp_path, capsys):
     written = sorted(p.name for p in out.parent.iterdir())
     assert written == ["coder.2024.json", "coder.2024.npz"]
     assert all(str(out.parent / name) in printed for name in written)
+
+
+def test_coding_with_a_saved_model_never_imports_scikit_learn():
+    """A loaded model is data and plain numpy: scikit-learn (0.9 s to import)
+    is for training; the process that codes, a command or a worker, needs
+    none of it."""
+    script = (
+        "import sys\n"
+        "from analysis import config\n"
+        "from analysis.codebook import load_codebook\n"
+        "from analysis.extract import extract\n"
+        "from tests.conftest import make_documents\n"
+        "codebook = load_codebook(config.CODEBOOK)\n"
+        "claims = extract(make_documents({'t.txt': 'IPL can help rosacea.'}), codebook)\n"
+        "assert len(claims) and set(claims['model_version']) != {'rules'}\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=config.REPO,
+    )
+    assert result.stdout.strip() == "False", result.stderr[-2000:]

@@ -189,7 +189,7 @@ ROBOTS_MAX_BYTES = 512_000
 CODING_PIPELINE = ("cues", "learned", "certainty", "attribution", "quantity")
 # Every seed of the project's randomness (training, sampling).
 SEED = 0
-# The learned coder's hyperparameters (analysis.coding.learned.LearnedCoder),
+# The learned coder's hyperparameters (analysis.coding.estimator.LearnedCoder),
 # chosen on the leave-one-site-out folds of the coded dev articles (category
 # F1, mean of the 35 folds: words 0.574, words+chars 0.588; C 8 0.587;
 # character weight 0.5 0.582); the model's manifest records the ones it was

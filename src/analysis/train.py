@@ -41,8 +41,9 @@ import pandas as pd
 from analysis import config
 from analysis.codebook import Codebook
 from analysis.coding import code_pages
+from analysis.coding.estimator import LearnedCoder
 from analysis.coding.features import FEATURE_COLUMNS, label_of, page_features
-from analysis.coding.learned import LearnedCoder, Model, as_model, save_model
+from analysis.coding.learned import Model, as_model, save_model
 from analysis.coding.page import read_page
 from analysis.corpus import iter_documents
 from analysis.errors import TrainingError

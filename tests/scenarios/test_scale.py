@@ -35,12 +35,12 @@ class NoPrefilter(Prefilter):
 
 def reference_vectorizers(model):
     """The model with scikit-learn's own vectorizers, given its vocabularies."""
-    from analysis.coding.learned import REPRESENTATIONS
+    from analysis.coding.estimator import vectorizers
 
     coder = copy.copy(model.coder)
     fast = {name: step for name, step, _, _ in coder.steps_}
     steps = []
-    for name, transformer, column, weight in REPRESENTATIONS[coder.representation](coder):
+    for name, transformer, column, weight in vectorizers(coder):
         transformer.vocabulary_ = fast[name].vocabulary_
         if hasattr(fast[name], "feature_names_"):
             transformer.feature_names_ = fast[name].feature_names_

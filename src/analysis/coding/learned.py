@@ -1,12 +1,12 @@
 """The learned coder: which (type, category) claims a sentence makes.
 
-A pipeline component (:mod:`analysis.coding`) and a scikit-learn estimator.
-:class:`LearnedCoder` follows the estimator contract (``fit``,
-``predict_proba``, ``predict``, ``get_params``/``set_params``), so that it
-can be cross-validated with ``LeaveOneGroupOut`` and ``cross_val_predict``
-like any classifier. It reads the features table
-(:mod:`analysis.coding.features`) and returns one probability per label
-("type/category"):
+A pipeline component (:mod:`analysis.coding`) and the fitted coder as data
+(:class:`Coder`). The scikit-learn estimator that learns it,
+:class:`analysis.coding.estimator.LearnedCoder`, follows the estimator
+contract and is a :class:`Coder` once fitted; coding with a model loaded
+from disk never imports scikit-learn (0.9 s of every process that codes).
+A coder reads the features table (:mod:`analysis.coding.features`) and
+returns one probability per label ("type/category"):
 
 - its first step turns the table into a sparse matrix, by the
   *representation* it is given (:data:`REPRESENTATIONS`: word uni- and
@@ -41,142 +41,91 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from analysis import config
 from analysis.codebook import Codebook
 from analysis.coding.features import FEATURE_COLUMNS, label_of, page_rows
 from analysis.coding.model_files import files_of
 from analysis.coding.page import Claim, Page
-from analysis.coding.vectors import from_fitted, of_kind
+from analysis.coding.vectors import of_kind
 from analysis.errors import ModelError
 
 # How many of the heaviest terms explain a learned decision.
 EXPLAIN_TERMS = 3
 
 
-def _tfidf(**options: Any) -> Any:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+# A step of the feature matrix: (name, the vectorizer's parameters, the
+# features table's column it reads, its weight). Parameters with an
+# ``analyzer`` are scikit-learn's ``TfidfVectorizer``'s, none are a
+# ``DictVectorizer``'s: the estimator builds them from these, a fitted coder
+# computes their matrices itself (:mod:`analysis.coding.vectors`).
+Step = tuple[str, dict[str, Any], str, float]
+TFIDF = {"min_df": 2, "sublinear_tf": True, "ngram_range": (1, 1)}
 
-    return TfidfVectorizer(**{"min_df": 2, "sublinear_tf": True, "dtype": np.float32, **options})
 
-
-def words(coder: LearnedCoder) -> list[tuple[str, Any, str, float]]:
+def words(params: Mapping[str, Any]) -> list[Step]:
     """Word uni- and bigrams of the sentence, words of its context and
     neighbours, and the cue and layout features."""
-    from sklearn.feature_extraction import DictVectorizer
-
     return [
-        ("text", _tfidf(ngram_range=(1, 2)), "text", 1.0),
-        ("context", _tfidf(), "context", coder.context_weight),
-        ("neighbours", _tfidf(), "neighbours", coder.neighbour_weight),
-        ("cues", DictVectorizer(), "cues", 1.0),
+        ("text", {**TFIDF, "analyzer": "word", "ngram_range": (1, 2)}, "text", 1.0),
+        ("context", {**TFIDF, "analyzer": "word"}, "context", params["context_weight"]),
+        ("neighbours", {**TFIDF, "analyzer": "word"}, "neighbours", params["neighbour_weight"]),
+        ("cues", {}, "cues", 1.0),
     ]
 
 
-def words_and_chars(coder: LearnedCoder) -> list[tuple[str, Any, str, float]]:
+def words_and_chars(params: Mapping[str, Any]) -> list[Step]:
     """:func:`words`, and character 3- to 5-grams inside the sentence's words."""
-    chars = _tfidf(analyzer="char_wb", ngram_range=(3, 5), min_df=3, max_features=25_000)
-    return [*words(coder), ("chars", chars, "text", coder.char_weight)]
+    chars = {**TFIDF, "analyzer": "char_wb", "ngram_range": (3, 5), "min_df": 3}
+    chars["max_features"] = 25_000
+    return [*words(params), ("chars", chars, "text", params["char_weight"])]
 
 
-REPRESENTATIONS: dict[str, Callable[[LearnedCoder], list[tuple[str, Any, str, float]]]] = {
+REPRESENTATIONS: dict[str, Callable[[Mapping[str, Any]], list[Step]]] = {
     "words": words,
     "words+chars": words_and_chars,
 }
+# The hyperparameters of a coder, and their defaults (the project's).
+HYPERPARAMETERS: dict[str, Any] = {
+    **config.LEARNED_CODER,
+    "threshold": 0.5,
+    "random_state": config.SEED,
+}
 
 
-class LearnedCoder(ClassifierMixin, BaseEstimator):
-    """Features table -> one probability per label (see the module docstring).
-
-    Parameters are the estimator's hyperparameters, recorded in the model's
-    manifest and version; the defaults are the project's
-    (``config.LEARNED_CODER``)."""
+class Coder:
+    """A fitted coder: features table -> one probability per label (see
+    the module docstring), from its vocabularies, idf weights and
+    regressions. ``hyperparameters`` are the estimator's (the keys of
+    :data:`HYPERPARAMETERS` but the threshold)."""
 
     def __init__(
         self,
-        labels: tuple[str, ...] = (),
-        representation: str = config.LEARNED_CODER["representation"],
-        C: float = config.LEARNED_CODER["C"],  # noqa: N803 - scikit-learn's name
-        context_weight: float = config.LEARNED_CODER["context_weight"],
-        neighbour_weight: float = config.LEARNED_CODER["neighbour_weight"],
-        char_weight: float = config.LEARNED_CODER["char_weight"],
-        threshold: float = 0.5,
-        random_state: int = config.SEED,
+        labels: tuple[str, ...],
+        threshold: float,
+        hyperparameters: Mapping[str, Any],
+        steps: list[tuple[str, Any, str, float]],
+        weights: np.ndarray,
+        bias: np.ndarray,
     ) -> None:
-        self.labels = labels
-        self.representation = representation
-        self.C = C
-        self.context_weight = context_weight
-        self.neighbour_weight = neighbour_weight
-        self.char_weight = char_weight
+        self.labels_ = tuple(labels)
         self.threshold = threshold
-        self.random_state = random_state
+        self.hyperparameters = dict(hyperparameters)
+        self.representation = self.hyperparameters["representation"]
+        self.steps_ = steps
+        self.names_ = feature_names(steps)
+        self.weights_, self.bias_ = weights, bias
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> LearnedCoder:  # noqa: N803
-        """Fit on a features table and its (sentences x labels) 0/1 matrix."""
-        from sklearn.compose import ColumnTransformer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.multiclass import OneVsRestClassifier
-
-        if self.representation not in REPRESENTATIONS:
-            raise ModelError(
-                f"unknown representation {self.representation!r} "
-                f"(known: {', '.join(REPRESENTATIONS)})"
-            )
-        y = np.asarray(y)
-        self.labels_ = tuple(self.labels) or tuple(str(j) for j in range(y.shape[1]))
-        steps = REPRESENTATIONS[self.representation](self)
-        features = ColumnTransformer(
-            [(name, transformer, column) for name, transformer, column, _ in steps],
-            transformer_weights={name: weight for name, _, _, weight in steps},
-        )
-        try:
-            x = features.fit_transform(X)
-        except ValueError as exc:  # no term occurs twice: nothing to learn words from
-            raise ModelError(
-                f"too little coded text to learn from ({len(X)} sentences: {exc}); "
-                "code more articles"
-            ) from None
-        fitted = {name: from_fitted(t) for name, t, _ in features.transformers_}
-        self.steps_ = [(name, fitted[name], column, weight) for name, _, column, weight in steps]
-        regression = LogisticRegression(
-            C=self.C,
-            class_weight="balanced",
-            solver="liblinear",
-            max_iter=2000,
-            random_state=self.random_state,
-        )
-        with warnings.catch_warnings():
-            # a label nobody coded in these articles: its model is a constant
-            warnings.filterwarnings("ignore", message="Label not .* is present in all training")
-            self.classify_ = OneVsRestClassifier(regression).fit(x, y)
-        self.classes_ = np.arange(y.shape[1])
-        self._gather()
-        return self
-
-    def _gather(self) -> None:
-        """The fitted regressions as one (features x labels) matrix and a
-        bias row, and the feature names: one product decides every label."""
-        self.names_ = feature_names(self.steps_)
-        weights = np.zeros((len(self.names_), len(self.labels_)), dtype=np.float64)
-        bias = np.zeros(len(self.labels_), dtype=np.float64)
-        for j, estimator in enumerate(self.classify_.estimators_):
-            if hasattr(estimator, "coef_"):
-                weights[:, j] = np.ravel(estimator.coef_)
-                bias[j] = float(np.ravel(estimator.intercept_)[0])
-            else:  # a label never seen in training: a constant probability
-                p = float(np.clip(np.ravel(estimator.y_)[0], 1e-9, 1 - 1e-9))
-                bias[j] = np.log(p / (1 - p))
-        self.weights_, self.bias_ = weights.astype(np.float32), bias
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Its hyperparameters, labels and threshold, as the estimator's."""
+        return {"labels": self.labels_, **self.hyperparameters, "threshold": self.threshold}
 
     def transform(self, X: pd.DataFrame | dict[str, list]) -> Any:  # noqa: N803
         """The sparse feature matrix of a features table (or of its columns
@@ -252,7 +201,7 @@ class Model:
     path: str
     version: str
     sha256: str  # content hash: what claim rows and the cache key record
-    coder: LearnedCoder = field(repr=False)
+    coder: Coder = field(repr=False)
     manifest: dict = field(repr=False, default_factory=dict)
 
     @property
@@ -264,7 +213,7 @@ class Model:
         return float(self.coder.threshold)
 
 
-def as_model(coder: LearnedCoder, **meta: Any) -> Model:
+def as_model(coder: Coder, **meta: Any) -> Model:
     """A fitted coder as a model the codebook can code with."""
     return Model(
         path=meta.get("path", ""),
@@ -332,7 +281,7 @@ def apply(pages: list[Page], codebook: Codebook) -> list[Page]:
 FILE_FORMAT = "claimscope-coder/1"
 
 
-def save_model(coder: LearnedCoder, out: str | Path, manifest: dict) -> Model:
+def save_model(coder: Coder, out: str | Path, manifest: dict) -> Model:
     """Write ``OUT.json`` and ``OUT.npz`` (``OUT`` taken as given: no suffix
     of its own is replaced); return the model as loaded."""
     out = Path(out)
@@ -409,26 +358,31 @@ def load_model(path: str | Path) -> Model:
     return model
 
 
-def _rebuild(manifest: dict, arrays: Any) -> LearnedCoder:
+def _rebuild(manifest: dict, arrays: Any) -> Coder:
     """A fitted coder from its manifest and arrays: the representation's
     steps, each given its vocabulary and idf weights."""
-    params = dict(manifest["hyperparameters"])
-    coder = LearnedCoder(labels=tuple(manifest["labels"]), **params)
-    if coder.representation not in REPRESENTATIONS:
-        raise ValueError(f"unknown representation {coder.representation!r}")
-    coder.labels_ = tuple(str(label) for label in manifest["labels"])
+    params = {**HYPERPARAMETERS, **manifest["hyperparameters"]}
+    unknown = sorted(set(params) - set(HYPERPARAMETERS))
+    if unknown:
+        raise ValueError(f"unknown hyperparameters {unknown}")
+    threshold = params.pop("threshold")
+    if params["representation"] not in REPRESENTATIONS:
+        raise ValueError(f"unknown representation {params['representation']!r}")
     saved = {step["name"]: step for step in manifest["steps"]}
     steps = []
-    for name, transformer, column, weight in REPRESENTATIONS[coder.representation](coder):
+    for name, step_params, column, weight in REPRESENTATIONS[params["representation"]](params):
         vocabulary = {str(k): int(v) for k, v in saved[name]["vocabulary"].items()}
         idf = arrays.get(f"idf/{name}")
         idf = None if idf is None else np.asarray(idf, dtype=np.float64)
-        steps.append((name, of_kind(transformer.get_params(), vocabulary, idf), column, weight))
-    coder.steps_ = steps
-    coder.names_ = feature_names(steps)
-    coder.weights_ = np.asarray(arrays["weights"], dtype=np.float32)
-    coder.bias_ = np.asarray(arrays["bias"], dtype=np.float64)
-    coder.classes_ = np.arange(len(coder.labels_))
+        steps.append((name, of_kind(step_params, vocabulary, idf), column, weight))
+    coder = Coder(
+        labels=tuple(str(label) for label in manifest["labels"]),
+        threshold=threshold,
+        hyperparameters=params,
+        steps=steps,
+        weights=np.asarray(arrays["weights"], dtype=np.float32),
+        bias=np.asarray(arrays["bias"], dtype=np.float64),
+    )
     if coder.weights_.shape != (len(coder.names_), len(coder.labels_)):
         raise ValueError(
             f"weights of shape {coder.weights_.shape} for {len(coder.names_)} features and "
