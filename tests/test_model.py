@@ -120,6 +120,9 @@ def test_shipped_model_is_small_matches_its_manifest_and_the_codebook():
     assert isinstance(model.coder, Coder)
     codebook = load_codebook(config.CODEBOOK)
     assert set(model.labels) == {f"{c.type}/{c.id}" for c in codebook.categories}
+    # its fold figures and the error rates every report states were measured
+    # with this codebook's rules: a codebook edited since needs `make model`
+    assert manifest["codebook_sha256"] == codebook.sha256, "run `make model`"
     assert 0 < model.threshold < 1
     # its hyperparameters, and what it was measured on: sites it never saw
     assert manifest["hyperparameters"]["representation"] == model.coder.representation
