@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from analysis import config
+from analysis.coding.learned import HYPERPARAMETERS as DEFAULTS
 from analysis.coding.learned import REPRESENTATIONS, Coder, feature_names
 from analysis.coding.vectors import from_fitted
 from analysis.errors import ModelError
@@ -52,18 +52,19 @@ class LearnedCoder(ClassifierMixin, BaseEstimator, Coder):
 
     Parameters are the estimator's hyperparameters, recorded in the model's
     manifest and version; the defaults are the project's
-    (``config.LEARNED_CODER``)."""
+    (:data:`~analysis.coding.learned.HYPERPARAMETERS`, from
+    ``config.LEARNED_CODER``)."""
 
     def __init__(
         self,
         labels: tuple[str, ...] = (),
-        representation: str = config.LEARNED_CODER["representation"],
-        C: float = config.LEARNED_CODER["C"],  # noqa: N803 - scikit-learn's name
-        context_weight: float = config.LEARNED_CODER["context_weight"],
-        neighbour_weight: float = config.LEARNED_CODER["neighbour_weight"],
-        char_weight: float = config.LEARNED_CODER["char_weight"],
-        threshold: float = 0.5,
-        random_state: int = config.SEED,
+        representation: str = DEFAULTS["representation"],
+        C: float = DEFAULTS["C"],  # noqa: N803 - scikit-learn's name
+        context_weight: float = DEFAULTS["context_weight"],
+        neighbour_weight: float = DEFAULTS["neighbour_weight"],
+        char_weight: float = DEFAULTS["char_weight"],
+        threshold: float = DEFAULTS["threshold"],
+        random_state: int = DEFAULTS["random_state"],
     ) -> None:
         self.labels = labels
         self.representation = representation

@@ -84,7 +84,7 @@ def words(params: Mapping[str, Any]) -> list[Step]:
 def words_and_chars(params: Mapping[str, Any]) -> list[Step]:
     """:func:`words`, and character 3- to 5-grams inside the sentence's words."""
     chars = {**TFIDF, "analyzer": "char_wb", "ngram_range": (3, 5), "min_df": 3}
-    chars["max_features"] = 25_000
+    chars.update(max_features=25_000)  # the commonest, of those in 3 sentences or more
     return [*words(params), ("chars", chars, "text", params["char_weight"])]
 
 
