@@ -52,7 +52,7 @@ def apply(pages: list[Page], codebook: Codebook) -> list[Page]:
             if not claims:
                 continue
             kept = []
-            cuts = clause_cuts(page.body(i), codebook) if page.found[i][2] else []
+            cuts = page.cuts(i, codebook) if page.found[i][2] else []
             for claim in claims:
                 claim.procedures, claim.levels["procedures"] = procedures_of(page, i, codebook)
                 if topics["procedures"] and not claim.procedures:

@@ -33,7 +33,7 @@ def apply(pages: list[Page], codebook: Codebook) -> list[Page]:
             if not claims:
                 continue
             body, scan = page.body(i), page.scans[i]
-            scope = Scope.of(body, codebook, scan)
+            scope = Scope(page.cuts(i, codebook), Triggers.find(body, codebook, scan))
             for claim in claims:
                 if claim.source == "cue":
                     claim.certainty, why = cue_certainty(claim, body, codebook, scope)

@@ -54,7 +54,8 @@ def apply(pages: list[Page], codebook: Codebook) -> list[Page]:
                 continue
             page.reasons[i] = not_a_claim(body, procs, conds, codebook, scan)
             if not page.reasons[i] and hits:
-                page.claims[i] = rule_claims(body, conds, list(hits), codebook, scan)
+                cuts = page.cuts(i, codebook)
+                page.claims[i] = rule_claims(body, conds, list(hits), codebook, scan, cuts)
     return pages
 
 
@@ -193,11 +194,12 @@ def rule_claims(
     hits: list[Hit],
     codebook: Codebook,
     scan: Scan = UNKNOWN,
+    cuts: list[int] | None = None,
 ) -> list[Claim]:
     """The rules' claims of one sentence body from its cue hits, one per
     category (see the module docstring; ``scan``: the prefilter's scan of
-    ``body``)."""
-    cuts = clause_cuts(body, codebook)
+    ``body``; ``cuts``: where its clauses start, when known)."""
+    cuts = cuts if cuts is not None else clause_cuts(body, codebook)
     by_category: dict[str, list[Hit]] = {}
     may_be_irrealis = scan.may("irrealis")
     for hit in hits:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.codebook import Category, Codebook
+from analysis.coding.clauses import clause_cuts
 from analysis.prefilter import UNKNOWN, Scan, TextScan
 from analysis.segment import segment_document
 
@@ -93,9 +94,19 @@ class Page:
     scans: list[Scan] = field(default_factory=list)  # the prefilter's scan of each body
     scanned: TextScan | None = None  # the prefilter's scan of the whole text
     extra: dict[str, Any] = field(default_factory=dict)  # components' own notes
+    clause_starts: dict[int, list[int]] = field(default_factory=dict)  # see cuts()
 
     def body(self, i: int) -> str:
         return self.found[i][0]
+
+    def cuts(self, i: int, codebook: Codebook) -> list[int]:
+        """Where the clauses of sentence ``i``'s body start
+        (:func:`~analysis.coding.clauses.clause_cuts`), found once for the
+        components that read them (cues, certainty, attribution)."""
+        found = self.clause_starts.get(i)
+        if found is None:
+            found = self.clause_starts[i] = clause_cuts(self.body(i), codebook)
+        return found
 
 
 def find_procedures(body: str, codebook: Codebook, scan: Scan = UNKNOWN) -> list[Mention]:
