@@ -3,6 +3,7 @@ file and the problem; everything that is fine is still processed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -271,10 +273,10 @@ def test_a_killed_run_leaves_the_previous_output_intact(tmp_path):
     subprocess.run([*analysis[:4], str(config.CORPUS), "--out", str(out)], check=True)
     before = out.read_bytes()
     # its coding workers too: they outlived a kill -9, waiting for work forever
-    mark = f"CLAIMSCOPE_TEST_RUN={os.getpid()}-{time.monotonic_ns()}"
-    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
-    proc = subprocess.Popen(analysis, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with marked_run() as (mark, env):
+        proc = subprocess.Popen(
+            analysis, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(4)
         assert proc.poll() is None, "the run ended before it could be killed; enlarge the corpus"
         assert not PROC or len(marked_processes(mark)) >= 2  # the run and its coding workers
@@ -282,13 +284,7 @@ def test_a_killed_run_leaves_the_previous_output_intact(tmp_path):
         proc.wait()
         assert out.read_bytes() == before
         assert len(pd.read_parquet(out)) > 0
-        deadline = time.monotonic() + 20
-        while marked_processes(mark) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert marked_processes(mark) == []
-    finally:
-        for pid in marked_processes(mark):
-            os.kill(pid, signal.SIGKILL)
+        assert outlived(mark) == []
 
 
 def test_lone_surrogates_and_names_that_are_not_utf8_are_repaired(tmp_path, capsys):
@@ -528,6 +524,28 @@ def test_a_folder_tree_1200_levels_deep_is_walked_without_recursion(tmp_path):
     assert "a link to a folder; not followed" in said
 
 
+@contextlib.contextmanager
+def marked_run() -> Iterator[tuple[str, dict[str, str]]]:
+    """A mark and an environment carrying it, for a run whose processes are
+    to be found (:func:`marked_processes`); any left after the block are killed."""
+    name = "CLAIMSCOPE_TEST_RUN"
+    value = f"{os.getpid()}-{time.monotonic_ns()}"
+    mark = f"{name}={value}"
+    try:
+        yield mark, {**os.environ, name: value}
+    finally:
+        for pid in marked_processes(mark):
+            os.kill(pid, signal.SIGKILL)
+
+
+def outlived(mark: str, seconds: float = 20) -> list[int]:
+    """The marked processes still there after ``seconds`` (fewer if all end)."""
+    deadline = time.monotonic() + seconds
+    while marked_processes(mark) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return marked_processes(mark)
+
+
 def marked_processes(mark: str) -> list[int]:
     """Processes whose environment carries ``mark`` (they descend from the
     run that was given it, whatever they were reparented to)."""
@@ -546,16 +564,14 @@ def marked_processes(mark: str) -> list[int]:
 @pytest.mark.skipif(not PROC, reason="reads /proc")
 def test_after_kill_9_of_a_report_its_workers_and_kernels_end(tmp_path):
     """They stayed alive for minutes, still writing into the output folder."""
-    mark = f"CLAIMSCOPE_TEST_RUN={os.getpid()}-{time.monotonic_ns()}"
-    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
     out = tmp_path / "reports"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "analysis.cli", "report", "--out", str(out), "--jobs", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with marked_run() as (mark, env):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "analysis.cli", "report", "--out", str(out), "--jobs", "2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 120
         while not any(
             b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -567,13 +583,7 @@ def test_after_kill_9_of_a_report_its_workers_and_kernels_end(tmp_path):
         assert len(marked_processes(mark)) >= 3  # the run, its workers, their kernels
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        deadline = time.monotonic() + 20
-        while marked_processes(mark) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert marked_processes(mark) == []
-    finally:
-        for pid in marked_processes(mark):
-            os.kill(pid, signal.SIGKILL)
+        assert outlived(mark) == []
 
 
 @pytest.mark.slow
