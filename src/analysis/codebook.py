@@ -484,9 +484,8 @@ def _read_codebook(
     if errors:
         raise CodebookError(_entries_to_fix(p, errors))
     # A caller that runs no pattern (a list of ids) may skip the check for
-    # backtracking; it runs in a child process while the model loads (0.6 s
-    # and 0.7 s, mostly imports), and the codebook is given only once both
-    # are done.
+    # backtracking (0.6 s); it runs in a child process while the model
+    # loads, and the codebook is given only once both are done.
     with ThreadPoolExecutor(1) as background:
         checked = (
             background.submit(check_backtracking, comp.compiled, p) if check_patterns else None
