@@ -45,6 +45,17 @@ def apply(pages: list[Page], codebook: Codebook) -> list[Page]:
     return pages
 
 
+def any_trigger(triggers: tuple, kind: str, body: str, scan: Scan = UNKNOWN) -> bool:
+    """Whether any of ``triggers`` (the codebook's hedges or negations,
+    ``kind`` "hedge" or "negation") occurs in ``body``: as the search of
+    their alternation (``any_hedge``, ``any_negation``) says, but each one
+    searched only where the prefilter's scan lets it match."""
+    return scan.may(f"any_{kind}") and any(
+        scan.may(f"{kind}#{i}") and t.pattern.search(body) is not None
+        for i, t in enumerate(triggers)
+    )
+
+
 @dataclass
 class Triggers:
     """The certainty triggers found in one sentence body, matched once."""
@@ -55,10 +66,10 @@ class Triggers:
 
     @classmethod
     def find(cls, body: str, codebook: Codebook, scan: Scan = UNKNOWN) -> Triggers:
-        # One search says whether any trigger is there; most sentences have
-        # none, and the prefilter's scan often tells without it.
-        negated = scan.may("any_negation") and codebook.any_negation.search(body) is not None
-        hedged = scan.may("any_hedge") and codebook.any_hedge.search(body) is not None
+        # Most sentences have no trigger, and the prefilter's scan often
+        # tells without a search.
+        negated = any_trigger(codebook.negations, "negation", body, scan)
+        hedged = any_trigger(codebook.hedges, "hedge", body, scan)
         return cls(
             pseudo=[m.span() for m in codebook.pseudo.finditer(body)] if negated else [],
             negations=[

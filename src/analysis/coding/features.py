@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.codebook import Category, Codebook
+from analysis.coding.certainty import any_trigger
 from analysis.coding.cues import CODED_KINDS
 from analysis.coding.page import Page, context_of, opens_section
 
@@ -122,8 +123,8 @@ def page_rows(page: Page, codebook: Codebook) -> tuple[list[int], list[dict]]:
             hit_categories={label_of(h.category) for h in page.hits[i]},
             coded_categories={label_of(x.category) for x in page.claims[i]},
             context_categories={label_of(h.category) for h in page.hits[c]} if c >= 0 else set(),
-            hedged=page.scans[i].may("any_hedge") and bool(codebook.any_hedge.search(body)),
-            negated=page.scans[i].may("any_negation") and bool(codebook.any_negation.search(body)),
+            hedged=any_trigger(codebook.hedges, "hedge", body, page.scans[i]),
+            negated=any_trigger(codebook.negations, "negation", body, page.scans[i]),
             previous_kind=page.sentences[i - 1]["kind"] if i else "",
         )
         if page.reasons[i] and page.reasons[i] != s["kind"]:
