@@ -269,16 +269,12 @@ class _Compiler:
         return tuple(self.compile(text, f"{where}[{i}]") for i, text in enumerate(texts))
 
     def compile_any(self, texts: Any, where: str) -> re.Pattern[str]:
-        if isinstance(texts, str):
-            texts = [texts]
-        if not isinstance(texts, list) or not texts:
-            self.errors.append(f"{where}: expected a list of patterns")
-            return NEVER
+        """A list of patterns (or one) as one alternation, each checked first."""
         before = len(self.errors)
-        for i, text in enumerate(texts):
-            self.compile(text, f"{where}[{i}]")
+        self.compile_each(texts, where)
         if len(self.errors) > before:
             return NEVER
+        texts = [texts] if isinstance(texts, str) else texts
         return self.compile("|".join(f"(?:{t})" for t in texts), where)
 
 

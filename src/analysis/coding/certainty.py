@@ -17,9 +17,10 @@ fixed certainty (uncertainty claims are asserted) always has it. Otherwise:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from analysis.codebook import Category, Codebook
+from analysis.codebook import Category, Codebook, Trigger
 from analysis.coding.clauses import clause_at, clause_cuts, words_between
 from analysis.coding.page import Claim, Hit, Page
 from analysis.prefilter import UNKNOWN, Scan
@@ -66,29 +67,29 @@ class Triggers:
 
     @classmethod
     def find(cls, body: str, codebook: Codebook, scan: Scan = UNKNOWN) -> Triggers:
-        # Most sentences have no trigger, and the prefilter's scan often
-        # tells without a search.
-        negated = any_trigger(codebook.negations, "negation", body, scan)
-        hedged = any_trigger(codebook.hedges, "hedge", body, scan)
+        # Each trigger is run only where the prefilter's scan lets it match;
+        # most sentences have none.
+        negations = [m for _, m in _matches(codebook.negations, "negation", body, scan)]
         return cls(
-            pseudo=[m.span() for m in codebook.pseudo.finditer(body)] if negated else [],
-            negations=[
-                m
-                for i, t in enumerate(codebook.negations)
-                if scan.may(f"negation#{i}")
-                for m in t.pattern.finditer(body)
-            ]
-            if negated
-            else [],
-            hedges=[
-                (t, m)
-                for i, t in enumerate(codebook.hedges)
-                if scan.may(f"hedge#{i}")
-                for m in t.pattern.finditer(body)
-            ]
-            if hedged
-            else [],
+            pseudo=[m.span() for m in codebook.pseudo.finditer(body)] if negations else [],
+            negations=negations,
+            hedges=_matches(codebook.hedges, "hedge", body, scan),
         )
+
+
+def _matches(
+    triggers: tuple[Trigger, ...], kind: str, body: str, scan: Scan
+) -> list[tuple[Trigger, re.Match[str]]]:
+    """(trigger, match) of every match of ``triggers`` (``kind`` as for
+    :func:`any_trigger`) in ``body``."""
+    if not scan.may(f"any_{kind}"):
+        return []
+    return [
+        (t, m)
+        for i, t in enumerate(triggers)
+        if scan.may(f"{kind}#{i}")
+        for m in t.pattern.finditer(body)
+    ]
 
 
 def certainty_of(
