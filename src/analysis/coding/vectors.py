@@ -40,22 +40,12 @@ NO_TOKEN = -1
 
 
 def _counts(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> Any:
-    """A CSR matrix of float32 counts of the (row, column) pairs, each row's
-    columns sorted: the pairs as one sorted array of keys, each distinct key
-    once with its count (twice as fast as scipy's COO conversion and sort)."""
+    """A CSR matrix of float32 counts of the (row, column) pairs (a column
+    below 0 is no feature), each row's columns sorted."""
     keep = columns >= 0
-    keys = rows[keep] * n_columns + columns[keep]
-    keys.sort()
-    first = np.ones(len(keys), dtype=bool)
-    np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    data = np.diff(np.append(starts, len(keys))).astype(np.float32)
-    distinct = keys[starts]
-    indices = (distinct % n_columns).astype(np.int32)
-    indptr = np.searchsorted(distinct, np.arange(n_rows + 1) * n_columns).astype(np.int32)
-    matrix = sparse.csr_matrix((data, indices, indptr), shape=(n_rows, n_columns))
-    matrix.has_canonical_format = True
-    return matrix
+    rows, columns = rows[keep], columns[keep]
+    order = np.argsort(rows, kind="stable")  # the pairs come as runs sorted by row
+    return _rows_of(columns[order], np.bincount(rows, minlength=n_rows), (n_rows, n_columns))
 
 
 def _rows_of(flat: np.ndarray, sizes: np.ndarray, shape: tuple[int, int]) -> Any:
