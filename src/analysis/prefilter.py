@@ -20,9 +20,9 @@ a category's exclusions, a cue's required predicate, boilerplate,
 quantities) are *gated*: a pattern none of whose factors occurs in a
 sentence is not run on it or on any part of it. A digit (``\\d``: any
 decimal digit, not only 0-9) is a factor too, rare in prose: a quantity
-waits for a number. One automaton holds every
-head and factor; a document is scanned once (:class:`TextScan`) and the scan
-of each of its sentences is read off that pass."""
+waits for a number. One automaton holds every head and factor; a document
+is scanned once (:class:`TextScan`) and the scan of each of its sentences
+is read off that pass."""
 
 from __future__ import annotations
 
