@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import queue
 import re
 import re._constants as _sre
@@ -23,6 +24,7 @@ import re._parser as _parser
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -598,9 +600,14 @@ def check_backtracking(
     Each pattern, as compiled (macros expanded), runs over the :data:`CRAFTED`
     lines and over lines built from its own characters (:func:`probes`):
     nested repetition over digits or commas backtracks only on a run of
-    digits or commas, and only after the text that leads up to it. Python's ``re`` cannot be stopped once a search starts,
-    so the searches run in a child process that reports each pattern as it
-    starts; a pattern still running after ``seconds`` is the culprit.
+    digits or commas, and only after the text that leads up to it. Python's
+    ``re`` cannot be stopped once a search starts, so the searches run in a
+    child process that reports each pattern as it starts, with the processor
+    time it has used; a pattern that has used ``seconds`` of processor time
+    since is the culprit. Processor time, not the clock: on a busy machine
+    the child waits for a core, and the largest pattern of the shipped
+    codebook (0.07 s) was taken for a backtracking one. Where a process's
+    processor time cannot be read (no ``/proc``), the clock decides.
     """
     child = subprocess.Popen(
         [sys.executable, "-c", _PROBE],
@@ -614,22 +621,57 @@ def check_backtracking(
     probes_ = [[p.pattern, p.flags, probes(p)] for _, p in patterns]
     child.stdin.write(json.dumps([probes_, CRAFTED, PROBE_LENGTH]))
     child.stdin.close()
-    started, limit = -1, max(seconds, 10.0)  # the first report waits for the start-up
+    started, began, since = -1, 0.0, time.monotonic()
     try:
         while True:
-            report = reports.get(timeout=limit).strip()
-            if report == "done":
+            try:
+                report = reports.get(timeout=PROBE_POLL).split()
+            except queue.Empty:
+                waited = time.monotonic() - since
+                used = processor_seconds(child.pid)
+                if started < 0:  # the child starting up
+                    over = waited > PROBE_START_SECONDS
+                elif used is None:
+                    over = waited > seconds
+                else:
+                    over = used - began > seconds or waited > PROBE_WAIT_SECONDS
+                if over:
+                    child.kill()
+                    where = patterns[started][0] if started >= 0 else "every pattern"
+                    raise CodebookError(
+                        f"{path}: {where}: pattern backtracks catastrophically (over "
+                        f"{seconds} s on a long crafted line); rewrite it without nested "
+                        "repetition such as (\\w+\\s?)+"
+                    ) from None
+                continue
+            if report == ["done"]:
                 return
-            started, limit = int(report), seconds
-    except queue.Empty:
-        child.kill()
-        where = patterns[started][0] if started >= 0 else "every pattern"
-        raise CodebookError(
-            f"{path}: {where}: pattern backtracks catastrophically (over {seconds} s on a "
-            "long crafted line); rewrite it without nested repetition such as (\\w+\\s?)+"
-        ) from None
+            started, began, since = int(report[0]), float(report[1]), time.monotonic()
     finally:
         child.wait()
+
+
+# How often the check looks at its child; how long the child may take to
+# start; how long one pattern may keep the child waiting at all (a machine
+# so busy that 0.5 s of processor time takes longer is not coding either).
+PROBE_POLL = 0.05
+PROBE_START_SECONDS = 10.0
+PROBE_WAIT_SECONDS = 20.0
+
+
+def processor_seconds(pid: int) -> float | None:
+    """The processor time (user and system) process ``pid`` has used so
+    far, as its own ``time.process_time()`` counts it, or None where it
+    cannot be read (no ``/proc``, or the process is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # after the name: state is field 3, utime and stime fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 # A character standing for each class a pattern may use.
@@ -734,14 +776,15 @@ def _class_chars(items: list[tuple[Any, Any]]) -> str:
 
 # Runs in the child of check_backtracking: reads [[pattern, flags, probes],
 # ...], the crafted lines and a length; prints the index of each pattern as
-# it starts. After each probe's prefix, each of its characters is tried as a
-# run, as a run of one-letter words, after another character, and its unit
-# over and over; a character no pattern expects ends every line.
+# it starts, and the processor time used so far. After each probe's prefix,
+# each of its characters is tried as a run, as a run of one-letter words,
+# after another character, and its unit over and over; a character no
+# pattern expects ends every line.
 _PROBE = """
-import json, re, sys
+import json, re, sys, time
 patterns, crafted, n = json.load(sys.stdin)
 for i, (text, flags, probes) in enumerate(patterns):
-    print(i, flush=True)
+    print(i, time.process_time(), flush=True)
     pattern = re.compile(text, flags)
     lines = list(crafted)
     for prefix, chars, unit in probes:

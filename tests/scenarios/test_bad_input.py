@@ -252,6 +252,28 @@ def test_backtracking_pattern_is_refused_by_name(tmp_path, cue):
     assert time.monotonic() - start < 20
 
 
+def test_a_pattern_kept_waiting_for_a_core_is_not_taken_for_a_backtracking_one(
+    tmp_path, monkeypatch
+):
+    """The check limits the processor time a pattern uses, not the clock: on
+    a busy machine (tests beside a report's kernels and the folds' workers)
+    the shipped codebook's largest pattern, 0.07 s alone, once took over
+    0.5 s of the clock and the codebook was refused. Here the checking child
+    sleeps 1.5 s as a pattern starts: by the clock it backtracks, by the
+    processor time it does not."""
+    from analysis import codebook as module
+
+    waiting = module._PROBE.replace(
+        "flush=True)\n", "flush=True)\n    i == 1 and __import__('time').sleep(1.5)\n", 1
+    )
+    assert waiting != module._PROBE
+    monkeypatch.setattr(module, "_PROBE", waiting)
+    (tmp_path / "c.yml").write_bytes(config.CODEBOOK.read_bytes())
+    start = time.monotonic()
+    load_codebook(tmp_path / "c.yml", model=None)
+    assert time.monotonic() - start > 1.5  # the child did wait
+
+
 def test_unknown_pair_lists_the_valid_ids():
     with pytest.raises(ValueError, match=r"unknown procedure 'botox'; valid ids: .*microneedling"):
         check_pair("botox", "")
