@@ -38,6 +38,9 @@ from typing import Any, NamedTuple
 
 MAX_HEADS = 400  # more alternatives than this: not worth indexing
 HEAD_CHARS = 5  # a head longer than this says no more about a match
+# A head of one character ("a" in "a series of") starts inside most words
+# (about one "a" for every two words of prose): not worth indexing either.
+MIN_HEAD_CHARS = 2
 MIN_FACTOR = 3  # a required literal shorter than this is too common to tell
 
 
@@ -49,7 +52,9 @@ def literal_heads(pattern: re.Pattern[str]) -> frozenset[str] | None:
         heads = _heads(parsed, "")
     except (RecursionError, re.error, TypeError, ValueError):
         return None
-    if heads is None or not heads or "" in heads or len(heads) > MAX_HEADS:
+    if heads is None or not heads or len(heads) > MAX_HEADS:
+        return None
+    if min(map(len, heads)) < MIN_HEAD_CHARS:
         return None
     return frozenset(heads)
 
@@ -201,7 +206,8 @@ UNKNOWN = Scan(None, None)
 
 class _Index(NamedTuple):
     automaton: Any  # ahocorasick.Automaton: word -> (length, heads' cues, factors' patterns, gates)
-    always: frozenset[str]  # cues with no heads: run on every text
+    always: frozenset[str]  # cues with no heads and no factors: run on every text
+    whole: frozenset[str]  # cues with factors but no heads: run on a text holding a factor
     free: frozenset[str]  # cues and names with no factor: their heads alone locate them
     ungated: frozenset[str]  # gated patterns with no factor: always possible
     indexed: bool  # whether the automaton holds any word
@@ -242,17 +248,17 @@ class Prefilter:
         always = set()
         needs: dict[str, frozenset[str]] = {}  # cue -> factors one of which must occur
         for name, pattern in self.patterns.items():
+            factors = literal_factors(pattern)
+            if factors is not None:
+                needs[name] = factors
+                for factor in factors:
+                    by_factor.setdefault(factor, set()).add(name)
             heads = literal_heads(pattern)
             if heads is None:
                 always.add(name)
                 continue
             for head in heads:
                 by_head.setdefault(head, set()).add(name)
-            factors = literal_factors(pattern)
-            if factors is not None:
-                needs[name] = factors
-                for factor in factors:
-                    by_factor.setdefault(factor, set()).add(name)
         ungated = set()
         for name, pattern in (gated or {}).items():
             # a pattern of names may be gated by short ones ("kp")
@@ -271,7 +277,8 @@ class Prefilter:
             automaton.make_automaton()
         return _Index(
             automaton=automaton,
-            always=frozenset(always),
+            always=frozenset(always - needs.keys()),
+            whole=frozenset(always & needs.keys()),
             free=frozenset(name for name in self.patterns if name not in needs),  # no factor
             ungated=frozenset(ungated),
             indexed=indexed,
@@ -310,7 +317,8 @@ class Prefilter:
             if names:
                 heads.append((start - offset, names))
         allowed = self.index.free | present
-        starts: dict[str, set[int]] = {}
+        # a cue that holds a factor here but has no heads runs on the whole text
+        starts: dict[str, set[int]] = {name: set() for name in self.index.whole & present}
         for at, names in heads:
             for name in names & allowed:
                 starts.setdefault(name, set()).add(at)
@@ -327,7 +335,7 @@ class Prefilter:
     def matches(self, name: str, text: str, starts: dict[str, list[int]] | None) -> list[re.Match]:
         """The matches ``finditer`` gives for cue ``name`` in ``text``."""
         pattern = self.patterns[name]
-        if starts is None or name in self.index.always:
+        if starts is None or name in self.index.always or name in self.index.whole:
             return list(pattern.finditer(text))
         out: list[re.Match] = []
         end = 0

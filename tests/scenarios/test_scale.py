@@ -68,6 +68,7 @@ def unfiltered(codebook):
         (r"(?<![\w-])(?:kp|acne)", {"kp", "acne"}),
         (r"\w+\s+barrier", None),  # no literal start: always runs
         (r"\b(?:a|the)?\s*cure", None),  # may start with a space
+        (r"\b(?:two|a\s+series\s+of)\s+sessions", None),  # "a" starts inside most words
     ],
 )
 def test_literal_heads(pattern, heads):
@@ -96,6 +97,21 @@ def test_literal_factors(pattern, factors):
 
     found = literal_factors(re.compile(pattern, re.IGNORECASE))
     assert (set(found) if found is not None else None) == factors
+
+
+def test_a_cue_without_heads_runs_only_on_a_text_holding_its_words():
+    import re
+
+    cue = re.compile(r"\b(?:two|a\s+series\s+of)\s+sessions", re.IGNORECASE)
+    prefilter = Prefilter({"sessions": cue})
+    text = "Plan for a series of sessions, or two sessions."
+    scan = prefilter.scan(text)
+    assert prefilter.candidates(scan.starts) == ["sessions"]
+    found = [m.group() for m in prefilter.matches("sessions", text, scan.starts)]
+    assert (
+        found == [m.group() for m in cue.finditer(text)] == ["a series of sessions", "two sessions"]
+    )
+    assert prefilter.candidates(prefilter.scan("A series of peels, two a year.").starts) == []
 
 
 def test_a_pattern_that_needs_a_digit_is_gated_by_every_digit():
