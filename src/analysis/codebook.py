@@ -617,7 +617,8 @@ def check_backtracking(
     )
     assert child.stdin is not None and child.stdout is not None
     reports: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [reports.put(x) for x in child.stdout], daemon=True).start()
+    reader = threading.Thread(target=lambda: [reports.put(x) for x in child.stdout], daemon=True)
+    reader.start()
     probes_ = [[p.pattern, p.flags, probes(p)] for _, p in patterns]
     child.stdin.write(json.dumps([probes_, CRAFTED, PROBE_LENGTH]))
     child.stdin.close()
@@ -627,6 +628,12 @@ def check_backtracking(
             try:
                 report = reports.get(timeout=PROBE_POLL).split()
             except queue.Empty:
+                where = patterns[started][0] if started >= 0 else "every pattern"
+                if not reader.is_alive() and reports.empty():  # all read, and no "done"
+                    raise CodebookError(
+                        f"{path}: {where}: the process checking the patterns ended on this "
+                        f"one (exit code {child.wait()}); rewrite it more simply"
+                    ) from None
                 waited = time.monotonic() - since
                 used = processor_seconds(child.pid)
                 if started < 0:  # the child starting up
@@ -637,7 +644,6 @@ def check_backtracking(
                     over = used - began > seconds or waited > PROBE_WAIT_SECONDS
                 if over:
                     child.kill()
-                    where = patterns[started][0] if started >= 0 else "every pattern"
                     raise CodebookError(
                         f"{path}: {where}: pattern backtracks catastrophically (over "
                         f"{seconds} s on a long crafted line); rewrite it without nested "

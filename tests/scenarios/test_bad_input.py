@@ -274,6 +274,21 @@ def test_a_pattern_kept_waiting_for_a_core_is_not_taken_for_a_backtracking_one(
     assert time.monotonic() - start > 1.5  # the child did wait
 
 
+def test_a_check_that_dies_on_a_pattern_names_it(tmp_path, monkeypatch):
+    from analysis import codebook as module
+
+    dying = module._PROBE.replace(
+        "flush=True)\n", "flush=True)\n    i == 1 and __import__('os')._exit(3)\n", 1
+    )
+    assert dying != module._PROBE
+    monkeypatch.setattr(module, "_PROBE", dying)
+    (tmp_path / "c.yml").write_bytes(config.CODEBOOK.read_bytes())
+    start = time.monotonic()
+    with pytest.raises(CodebookError, match=r"c\.yml: \S+\[\d+\]: the process checking .* code 3"):
+        load_codebook(tmp_path / "c.yml", model=None)
+    assert time.monotonic() - start < 5  # at once, not after a time limit
+
+
 def test_unknown_pair_lists_the_valid_ids():
     with pytest.raises(ValueError, match=r"unknown procedure 'botox'; valid ids: .*microneedling"):
         check_pair("botox", "")
