@@ -252,6 +252,18 @@ def test_backtracking_pattern_is_refused_by_name(tmp_path, cue):
     assert time.monotonic() - start < 20
 
 
+def checked_with(monkeypatch, tmp_path: Path, step: str) -> Path:
+    """A copy of the shipped codebook (not cached yet), whose pattern check
+    runs ``step`` in its child as the second pattern starts."""
+    from analysis import codebook as module
+
+    probe = module._PROBE.replace("flush=True)\n", f"flush=True)\n    i == 1 and {step}\n", 1)
+    assert probe != module._PROBE
+    monkeypatch.setattr(module, "_PROBE", probe)
+    (tmp_path / "c.yml").write_bytes(config.CODEBOOK.read_bytes())
+    return tmp_path / "c.yml"
+
+
 def test_a_pattern_kept_waiting_for_a_core_is_not_taken_for_a_backtracking_one(
     tmp_path, monkeypatch
 ):
@@ -261,31 +273,17 @@ def test_a_pattern_kept_waiting_for_a_core_is_not_taken_for_a_backtracking_one(
     0.5 s of the clock and the codebook was refused. Here the checking child
     sleeps 1.5 s as a pattern starts: by the clock it backtracks, by the
     processor time it does not."""
-    from analysis import codebook as module
-
-    waiting = module._PROBE.replace(
-        "flush=True)\n", "flush=True)\n    i == 1 and __import__('time').sleep(1.5)\n", 1
-    )
-    assert waiting != module._PROBE
-    monkeypatch.setattr(module, "_PROBE", waiting)
-    (tmp_path / "c.yml").write_bytes(config.CODEBOOK.read_bytes())
+    path = checked_with(monkeypatch, tmp_path, "__import__('time').sleep(1.5)")
     start = time.monotonic()
-    load_codebook(tmp_path / "c.yml", model=None)
+    load_codebook(path, model=None)
     assert time.monotonic() - start > 1.5  # the child did wait
 
 
 def test_a_check_that_dies_on_a_pattern_names_it(tmp_path, monkeypatch):
-    from analysis import codebook as module
-
-    dying = module._PROBE.replace(
-        "flush=True)\n", "flush=True)\n    i == 1 and __import__('os')._exit(3)\n", 1
-    )
-    assert dying != module._PROBE
-    monkeypatch.setattr(module, "_PROBE", dying)
-    (tmp_path / "c.yml").write_bytes(config.CODEBOOK.read_bytes())
+    path = checked_with(monkeypatch, tmp_path, "__import__('os')._exit(3)")
     start = time.monotonic()
     with pytest.raises(CodebookError, match=r"c\.yml: \S+\[\d+\]: the process checking .* code 3"):
-        load_codebook(tmp_path / "c.yml", model=None)
+        load_codebook(path, model=None)
     assert time.monotonic() - start < 5  # at once, not after a time limit
 
 
