@@ -251,9 +251,13 @@ def agreement(
 def _confusion(g: dict[tuple, dict], p: dict[tuple, dict]) -> pd.DataFrame:
     """Categories of the same sentence and type side by side."""
     pairs: list[tuple[str, str]] = []
-    for unit in sorted({k[:3] for k in g} | {k[:3] for k in p}):
-        gold_cats = {k[3] for k in g if k[:3] == unit}
-        pred_cats = {k[3] for k in p if k[:3] == unit}
+    gold_of: dict[tuple, set[str]] = {}
+    pred_of: dict[tuple, set[str]] = {}
+    for codes, of in ((g, gold_of), (p, pred_of)):
+        for k in codes:
+            of.setdefault(k[:3], set()).add(k[3])
+    for unit in sorted(gold_of.keys() | pred_of.keys()):
+        gold_cats, pred_cats = gold_of.get(unit, set()), pred_of.get(unit, set())
         pairs += [(c, c) for c in sorted(gold_cats & pred_cats)]
         only_g, only_p = sorted(gold_cats - pred_cats), sorted(pred_cats - gold_cats)
         for i in range(max(len(only_g), len(only_p))):
@@ -445,7 +449,10 @@ def reliability_intervals(
     if units is not None:
         unit_of = {d: sorted(sentences[d]) for d in docs}
     else:
-        unit_of = {d: sorted({k[1] for k in set(g) | set(p) if k[0] == d}) for d in docs}
+        coded: dict[str, set[str]] = defaultdict(set)
+        for k in set(g) | set(p):
+            coded[k[0]].add(k[1])
+        unit_of = {d: sorted(coded[d]) for d in docs}
     # per document: the decision vectors, and the tallies of each F1
     decisions: dict[str, dict[str, tuple[list[int], list[int]]]] = {}
     levels = {
