@@ -140,6 +140,17 @@ def general_risk(claims: pd.DataFrame, procedure: str, docs: pd.Series | list[st
     return n_claims(risks[risks["condition"] == ""])
 
 
+def general_risks(claims: pd.DataFrame, procedure: str, docs: list[str]) -> list[int]:
+    """:func:`general_risk` of each document of ``docs`` on its own, in one
+    grouping of the claims instead of one pass over them per document."""
+    risks = risks_of(claims, procedure, docs)
+    general = risks[risks["condition"] == ""]
+    if general.empty:
+        return [0 for _ in docs]
+    per_doc = general.assign(_claim=claim_key(general)).groupby("doc")["_claim"].nunique()
+    return [int(per_doc.get(d, 0)) for d in docs]
+
+
 def other_risk(
     claims: pd.DataFrame, procedure: str, condition: str, docs: pd.Series | list[str]
 ) -> int:

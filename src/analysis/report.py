@@ -37,7 +37,7 @@ from analysis.articles import ARTICLES, write_article
 from analysis.cache import extract_corpus
 from analysis.codebook import Codebook, load_codebook
 from analysis.compare import groups_of
-from analysis.counts import MATRIX_ROWS, count_claims, general_risk, matrix, pairs
+from analysis.counts import MATRIX_ROWS, count_claims, general_risks, matrix, pairs
 from analysis.errors import OutputError, ParameterError, ReportError
 from analysis.estimates import accuracy_of, error_basis
 from analysis.notebook import deep_dive_name, slug
@@ -527,9 +527,8 @@ def write_index(run: ReportRun) -> Path:
 def general_risk_counts(claims: pd.DataFrame, procedure: str, docs) -> pd.DataFrame:
     """Per document of ``docs``: its general risk claims about ``procedure``,
     the only part of the other claims a deep dive shows."""
-    return pd.DataFrame(
-        {"doc": list(docs), "general_risk": [general_risk(claims, procedure, [d]) for d in docs]}
-    )
+    docs = list(docs)
+    return pd.DataFrame({"doc": docs, "general_risk": general_risks(claims, procedure, docs)})
 
 
 def table_hash(*tables: pd.DataFrame) -> str:

@@ -135,7 +135,7 @@ def claim_types(*tables: pd.DataFrame) -> tuple[str, ...]:
     seen = set()
     for table in tables:
         if table is not None and "type" in table.columns:
-            seen |= set(table["type"].dropna().astype(str))
+            seen.update(table["type"].dropna().astype(str).unique())
     return (*TYPES, *sorted(seen - set(TYPES) - {""}))
 
 
@@ -144,11 +144,13 @@ def with_roles(claims: pd.DataFrame) -> pd.DataFrame:
     guidelines' role of each type ("" for a type with none)."""
     if "type" not in claims.columns:
         return claims.assign(role="")
-    default = claims["type"].map(DEFAULT_ROLES).fillna("")
     if "role" in claims.columns:
         own = claims["role"].fillna("").astype(str)
-        return claims.assign(role=own.where(own != "", default))
-    return claims.assign(role=default)
+        missing = own == ""
+        if not missing.any():  # a claims table's rows all have theirs
+            return claims.assign(role=own)
+        return claims.assign(role=own.where(~missing, claims["type"].map(DEFAULT_ROLES).fillna("")))
+    return claims.assign(role=claims["type"].map(DEFAULT_ROLES).fillna(""))
 
 
 def types_of_role(claims: pd.DataFrame, role: str) -> tuple[str, ...]:
