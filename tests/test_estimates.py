@@ -11,6 +11,7 @@ from analysis import counts, summary
 from analysis.estimates import (
     ALL,
     ErrorBasis,
+    _drawn_sum,
     accuracy_of,
     basis_of_model,
     cell_estimates,
@@ -167,3 +168,18 @@ def test_claim_ids_are_stable_and_claims_unique_has_one_row_per_claim():
     assert "rosacea|acne" in set(unique["conditions"]) or "acne|rosacea" in set(
         unique["conditions"]
     )
+
+
+@pytest.mark.parametrize("rows", [(7,), (7, 3), (7, 4, 2)])
+@pytest.mark.parametrize("drawn", [(7,), (11, 7), (2, 3, 7)])
+def test_a_resample_s_rows_are_summed_without_copying_them(rows, drawn):
+    """The bootstrap sums the rows each resample draws as (times drawn) @
+    table: the same sums, to the last bit, as indexing the rows out and
+    summing them (which held every resample's copy of the table at once)."""
+    rng = np.random.default_rng(0)
+    table = rng.integers(0, 5, size=rows).astype(np.float64)
+    index = rng.integers(0, 7, size=drawn)
+    expected = table[index].sum(axis=index.ndim - 1)
+    found = _drawn_sum(table, index)
+    assert found.shape == expected.shape and found.dtype == expected.dtype
+    assert np.array_equal(found, expected)

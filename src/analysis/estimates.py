@@ -180,6 +180,21 @@ def _site_tallies(
     return out
 
 
+def _drawn_sum(table: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """``table[drawn].sum(axis=drawn.ndim - 1)``: the rows of ``table`` that
+    each resample of ``drawn`` (..., draws) draws, summed, as (times each
+    row is drawn) @ ``table``, without the rows themselves: ``table[drawn]``
+    of every resample at once took resamples x the table's size (1 GB for
+    999 resamples of 500 articles' claim counts). The same sums: the
+    tables hold whole numbers, which float64 adds exactly."""
+    rows = drawn.reshape(-1, drawn.shape[-1])
+    n = table.shape[0]
+    at = rows + n * np.arange(rows.shape[0])[:, None]
+    times = np.bincount(at.ravel(), minlength=rows.shape[0] * n).reshape(rows.shape[0], n)
+    summed = np.tensordot(times.astype(np.float64), table.astype(np.float64), axes=([1], [0]))
+    return summed.astype(table.dtype).reshape(drawn.shape[:-1] + table.shape[1:])
+
+
 def _bootstrap(statistic, n_docs: int, n_sites: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval of ``statistic(doc_index, site_index)``, resampling
     the corpus's articles and the validation's sites independently (a sample
@@ -226,7 +241,7 @@ def cell_estimates(
             return np.where(v[..., 0] > 0, v[..., 1] / v[..., 0], 1.0)
 
     def statistic(di: np.ndarray, si: np.ndarray, axis: int = -1) -> np.ndarray:
-        observed = counts[di].sum(axis=-2)  # (..., cells)
+        observed = _drawn_sum(counts, di)  # (..., cells)
         factor = ratio(tallies[si].sum(axis=-3))[..., type_of_cell]
         return np.moveaxis(observed * factor, -1, 0)
 
@@ -301,9 +316,9 @@ def share_estimates(
         return np.clip(out, 0.0, 1.0)
 
     def shares(di: np.ndarray) -> np.ndarray:  # (..., groups, types)
-        n = discussed[di].sum(axis=-2)
+        n = _drawn_sum(discussed, di)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return makes[di].sum(axis=-3) / n[..., None]
+            return _drawn_sum(makes, di) / n[..., None]
 
     def statistic(di: np.ndarray, si: np.ndarray, axis: int = -1) -> np.ndarray:
         share = np.nan_to_num(shares(di))
