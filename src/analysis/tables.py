@@ -225,12 +225,25 @@ def restore(value: object) -> object:
     return value
 
 
+# The first characters of the only cells defuse or restore change.
+CHANGED_START = (*FORMULA_START, "'")
+
+
 def _each_text_cell(df: pd.DataFrame, change: Callable[[object], object]) -> pd.DataFrame:
+    """``df`` with ``change`` (:func:`defuse` or :func:`restore`) applied to
+    its headers and to each text cell that starts with one of
+    ``CHANGED_START`` (any other it gives back as it is)."""
     out = df.copy()
     out.columns = [change(str(c)) for c in out.columns]
     for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(change)
+        values = out[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            try:
+                may = values.str[:1].isin(CHANGED_START).any()
+            except AttributeError:  # a column of no text at all (every cell empty)
+                may = True
+            if may:
+                out[column] = values.map(change)
     return out
 
 
