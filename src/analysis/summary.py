@@ -382,12 +382,12 @@ def matrix_html(
         return "<p>No claims to show.</p>"
     ids = document_ids(documents)
     docs = [c for c in table.columns if c not in keys]
-    frame = pd.DataFrame(
-        {
-            k: table[k].map(lambda v: html.escape((labels or {}).get(v) or str(v) or "(none)"))
-            for k in keys
-        }
-    )
+    columns = {
+        k: table[k].map(lambda v: html.escape((labels or {}).get(v) or str(v) or "(none)"))
+        for k in keys
+    }
+    # a column per article, gathered and made a frame at once (one inserted
+    # at a time, a corpus of a few hundred articles warned of a fragmented frame)
     for doc in docs:
         spec = {"document": doc}
         cells = []
@@ -401,8 +401,8 @@ def matrix_html(
                 "<button type='button' class='evidence-link' "
                 f"data-evidence-filter='{html.escape(json.dumps(where))}'>{int(n)}</button>"
             )
-        frame[html.escape(str(ids.get(doc, doc)))] = cells
-    return _datatable(frame, "matrix")
+        columns[html.escape(str(ids.get(doc, doc)))] = cells
+    return _datatable(pd.DataFrame(columns, index=table.index), "matrix")
 
 
 def matrix_export(
@@ -416,9 +416,12 @@ def matrix_export(
     out = table[keys].copy()
     out["label"] = table[keys[-1]].map(lambda v: (labels or {}).get(v) or str(v) or "(none)")
     ids = document_ids(documents)
-    for doc in [c for c in table.columns if c not in keys]:
-        out[str(ids.get(doc, doc))] = table[doc].astype(int)
-    return out
+    # the articles' columns made a frame at once (see matrix_html)
+    columns = {c: out[c] for c in out.columns}
+    columns.update(
+        (str(ids.get(doc, doc)), table[doc].astype(int)) for doc in table.columns if doc not in keys
+    )
+    return pd.DataFrame(columns, index=table.index)
 
 
 def document_key(documents: pd.DataFrame) -> pd.DataFrame:
