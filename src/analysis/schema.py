@@ -30,6 +30,7 @@ import json
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 CERTAINTIES = ("asserted", "hedged", "negated")
@@ -168,10 +169,24 @@ def types_in(table: pd.DataFrame, suffix: str = "_articles") -> tuple[str, ...]:
     return tuple(t for t in found if t)
 
 
+SPACES = re.compile(r"\s+")
+
+
+def _words(sentence: object) -> str:
+    return SPACES.sub(" ", str(sentence)).strip().lower()
+
+
 def sentence_key(claims: pd.DataFrame) -> pd.Series:
     """Identity of a sentence for counting: its document and its words."""
-    words = claims["sentence"].map(lambda s: re.sub(r"\s+", " ", str(s)).strip().lower())
-    return claims["doc"].astype(str) + "\x1f" + words
+    sentences = claims["sentence"]
+    # each distinct sentence is normalised once (a claims table repeats a
+    # sentence for each of its claims and attributions); a missing one
+    # (None, NaN) in its place, as it is
+    codes, distinct = pd.factorize(sentences)
+    words = np.array([_words(s) for s in distinct] + [""], dtype=object)[codes]
+    missing = np.flatnonzero(codes < 0)
+    words[missing] = [_words(s) for s in sentences.iloc[missing]]
+    return claims["doc"].astype(str) + "\x1f" + pd.Series(words, index=claims.index)
 
 
 def claim_key(claims: pd.DataFrame) -> pd.Series:
