@@ -6,8 +6,9 @@ literal words starts ("stimulat", "promot", ...): :func:`literal_heads`
 reads those *heads* off the compiled pattern, and :class:`Prefilter` finds
 every head in a sentence with one Aho-Corasick scan (pyahocorasick), so only
 the cues whose heads occur are run. A cue whose matches need not start with
-a literal (a leading ``\\w+`` or a character class) has no heads and always
-runs. The prefilter only skips cues that cannot match: the claims are the
+a literal (a leading ``\\w+`` or a character class), or may start with a
+single letter, has no heads: it runs on the whole of every sentence that
+holds one of its factors (below), or of every sentence. The prefilter only skips cues that cannot match: the claims are the
 same with or without it.
 
 A head says where a match may start; many heads are common words ("is",
@@ -245,7 +246,7 @@ class Prefilter:
         automaton = ahocorasick.Automaton()
         by_head: dict[str, set[str]] = {}
         by_factor: dict[str, set[str]] = {}
-        always = set()
+        headless = set()
         needs: dict[str, frozenset[str]] = {}  # cue -> factors one of which must occur
         for name, pattern in self.patterns.items():
             factors = literal_factors(pattern)
@@ -255,7 +256,7 @@ class Prefilter:
                     by_factor.setdefault(factor, set()).add(name)
             heads = literal_heads(pattern)
             if heads is None:
-                always.add(name)
+                headless.add(name)
                 continue
             for head in heads:
                 by_head.setdefault(head, set()).add(name)
@@ -277,8 +278,8 @@ class Prefilter:
             automaton.make_automaton()
         return _Index(
             automaton=automaton,
-            always=frozenset(always - needs.keys()),
-            whole=frozenset(always & needs.keys()),
+            always=frozenset(headless - needs.keys()),
+            whole=frozenset(headless & needs.keys()),
             free=frozenset(name for name in self.patterns if name not in needs),  # no factor
             ungated=frozenset(ungated),
             indexed=indexed,
