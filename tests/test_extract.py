@@ -364,9 +364,10 @@ def test_other_agent_as_subject_is_not_a_procedure_claim(code):
 
 
 def test_coding_spares_the_collector_and_leaves_it_as_it_was():
-    """Inside the block what was alive before is frozen, a cycle made inside
-    is still collected, and afterwards nothing stays frozen; what the
-    application froze itself stays frozen."""
+    """Inside the block what was alive before is frozen and the automatic
+    passes wait, a cycle made inside is still collected, and afterwards
+    nothing stays frozen and the collector runs again; what the application
+    froze or disabled itself stays so."""
     import gc
     import weakref
 
@@ -375,16 +376,24 @@ def test_coding_spares_the_collector_and_leaves_it_as_it_was():
     class Node:
         pass
 
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
     with sparing_collector():
         assert gc.get_freeze_count() > 0
+        assert not gc.isenabled()  # the automatic passes wait for the block's end
         node = Node()
         node.me = node  # a reference cycle made while coding
         gone = weakref.ref(node)
         del node
         gc.collect()
         assert gone() is None
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    gc.disable()  # the application's choice stays its own
+    try:
+        with sparing_collector():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
