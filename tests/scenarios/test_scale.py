@@ -387,3 +387,21 @@ def test_the_fast_vectorizers_give_scikit_learn_s_matrices(codebook, monkeypatch
             assert mine.shape == theirs.shape and mine.dtype == theirs.dtype, name
             for part in ("indptr", "indices", "data"):
                 assert (getattr(mine, part) == getattr(theirs, part)).all(), (name, part)
+
+
+def test_the_fast_tokens_are_scikit_learn_s():
+    """Runs of word characters are the tokens of scikit-learn's default
+    pattern, in every script and beside every mark (random texts too)."""
+    import random
+
+    from analysis.coding.vectors import TOKEN, WORD_RUN
+
+    texts = [
+        "a IPL's 2x-3x re_surfacing é ü ß İstanbul 皮肤 a1 _ __ x y2 ٣٤ no.5",
+        "don't—it’s\u00a0fine\u200bok 10%/20 e.g. i.e. C++ 4/5 …",
+    ]
+    rng = random.Random(0)
+    alphabet = "aZ_9 .,'’-\u00a0\u200bé皮٣\n\t"
+    texts += ["".join(rng.choice(alphabet) for _ in range(60)) for _ in range(500)]
+    for text in texts:
+        assert WORD_RUN.findall(text) == TOKEN.findall(text), text
