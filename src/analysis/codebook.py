@@ -537,6 +537,11 @@ def _read_codebook(
                 },
             },
             {"procedures": procedures.pattern, "conditions": conditions.pattern},
+            # the patterns asked of a line or a sentence of a whole text's scan
+            spanned=frozenset(
+                [f"boilerplate#{i}" for i in range(len(fields["boilerplate"]))]
+                + [f"quantity:{name}" for name, _ in quantities]
+            ),
         ),
         cue_index={cue.name: (c, cue) for c in categories for cue in c.cues},
         raw=raw,

@@ -206,11 +206,14 @@ UNKNOWN = Scan(None, None)
 
 
 class _Index(NamedTuple):
-    automaton: Any  # ahocorasick.Automaton: word -> (length, heads' cues, factors' patterns, gates)
+    automaton: (
+        Any  # ahocorasick.Automaton: word -> (length, heads' cues, factors' patterns, spanned ones)
+    )
     always: frozenset[str]  # cues with no heads and no factors: run on every text
     whole: frozenset[str]  # cues with factors but no heads: run on a text holding a factor
     free: frozenset[str]  # cues and names with no factor: their heads alone locate them
     ungated: frozenset[str]  # gated patterns with no factor: always possible
+    spanned: frozenset[str]  # gated patterns whose factors' places a TextScan keeps
     indexed: bool  # whether the automaton holds any word
 
 
@@ -225,15 +228,20 @@ class Prefilter:
         cues: dict[str, re.Pattern[str]],
         gated: dict[str, re.Pattern[str]] | None = None,
         located: dict[str, re.Pattern[str]] | None = None,
+        spanned: frozenset[str] | None = None,
     ):
         """``cues`` are run where their heads occur, in the order given
         (:meth:`candidates`); ``located`` patterns (the names of procedures
         and conditions) are found the same way (:meth:`matches`) but are no
         cues; ``gated`` patterns are only said to be possible or not
-        (:meth:`Scan.may`). The automaton is built on first use: a process
+        (:meth:`Scan.may`). ``spanned`` names the gated patterns asked of
+        any part of a text (:meth:`TextScan.may`): a scan of a whole text
+        keeps where their factors stand, and only theirs (None: every gated
+        pattern's). The automaton is built on first use: a process
         that reads the codebook for its names (a report's notebook) never
         pays for it."""
-        self.arguments = (cues, gated, located)  # what made it, to make another
+        self.arguments = (cues, gated, located, spanned)  # what made it, to make another
+        self.spanned = spanned
         self.rank = {name: i for i, name in enumerate(cues)}
         self.patterns = {**cues, **(located or {})}
 
@@ -242,7 +250,8 @@ class Prefilter:
         """The automaton of every head and factor, and what it leaves out."""
         import ahocorasick
 
-        _, gated, _ = self.arguments
+        gated = self.arguments[1] or {}
+        spanned = frozenset(n for n in gated if self.spanned is None or n in self.spanned)
         automaton = ahocorasick.Automaton()
         by_head: dict[str, set[str]] = {}
         by_factor: dict[str, set[str]] = {}
@@ -261,7 +270,7 @@ class Prefilter:
             for head in heads:
                 by_head.setdefault(head, set()).add(name)
         ungated = set()
-        for name, pattern in (gated or {}).items():
+        for name, pattern in gated.items():
             # a pattern of names may be gated by short ones ("kp")
             factors = literal_factors(pattern) or literal_factors(pattern, 2)
             if factors is None:
@@ -270,7 +279,7 @@ class Prefilter:
                 by_factor.setdefault(factor, set()).add(name)
         for word in set(by_head) | set(by_factor):
             factor_of = tuple(sorted(by_factor.get(word, ())))
-            gates = tuple(name for name in factor_of if name in (gated or {}))
+            gates = tuple(name for name in factor_of if name in spanned)
             entry = (len(word), frozenset(by_head.get(word, ())), factor_of, gates)
             automaton.add_word(word, entry)
         indexed = bool(by_head) or bool(by_factor)
@@ -282,6 +291,7 @@ class Prefilter:
             whole=frozenset(headless & needs.keys()),
             free=frozenset(name for name in self.patterns if name not in needs),  # no factor
             ungated=frozenset(ungated),
+            spanned=spanned,
             indexed=indexed,
         )
 
@@ -295,7 +305,7 @@ class Prefilter:
     def hits(self, text: str) -> list[tuple[int, tuple]] | None:
         """Every head and factor in ``text`` as the automaton gives them:
         (index of the last character, (length, heads' cues, factors'
-        patterns, gated patterns among them)), in the order of their ends;
+        patterns, the spanned ones among them)), in the order of their ends;
         None when lower-casing changed the text's length."""
         lowered = text.lower()
         if len(lowered) != len(text):
@@ -359,7 +369,7 @@ class TextScan:
     def __init__(self, prefilter: Prefilter, text: str):
         self.prefilter, self.text = prefilter, text
         self.hits = prefilter.hits(text)
-        # gated pattern -> (starts, ends) of its factors' hits, in the order of their ends
+        # spanned pattern -> (starts, ends) of its factors' hits, in the order of their ends
         self.spans: dict[str, tuple[list[int], list[int]]] = {}
         for end, (length, _, _, gates) in self.hits or ():
             for name in gates:
@@ -377,8 +387,8 @@ class TextScan:
 
     def may(self, name: str, start: int, end: int) -> bool:
         """:meth:`Scan.may` of ``text[start:end]``, for one gated pattern."""
-        if self.hits is None:
-            return self.prefilter.scan(self.text[start:end]).may(name)
+        if self.hits is None or name not in self.prefilter.index.spanned:
+            return self.of(start, end).may(name)
         if name in self.prefilter.index.ungated:
             return True
         starts, ends = self.spans.get(name, ((), ()))

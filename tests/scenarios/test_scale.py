@@ -114,6 +114,30 @@ def test_a_cue_without_heads_runs_only_on_a_text_holding_its_words():
     assert prefilter.candidates(prefilter.scan("A series of peels, two a year.").starts) == []
 
 
+def test_a_text_s_scan_answers_for_every_gated_pattern_spanned_or_not():
+    """A whole text's scan keeps the places of the spanned patterns' words
+    alone; asked of a part of the text, it answers for the others too, as
+    a scan of that part does."""
+    import re
+
+    from analysis.prefilter import TextScan
+
+    gated = {
+        "swelling": re.compile(r"\bswelling\b", re.IGNORECASE),
+        "redness": re.compile(r"\bredness\b", re.IGNORECASE),
+    }
+    text = "IPL can cause swelling. IPL can cause redness."
+    for spanned in (None, frozenset({"swelling"}), frozenset()):
+        prefilter = Prefilter({}, gated, spanned=spanned)
+        scanned = TextScan(prefilter, text)
+        for start, end in ((0, 23), (24, len(text)), (0, len(text)), (30, 40)):
+            for name in gated:
+                expected = prefilter.scan(text[start:end]).may(name)
+                assert scanned.may(name, start, end) == expected, (spanned, name, start)
+        kept = {"swelling", "redness"} if spanned is None else spanned
+        assert set(scanned.spans) == kept
+
+
 def test_a_pattern_that_needs_a_digit_is_gated_by_every_digit():
     import re
 
