@@ -371,12 +371,20 @@ class TextScan:
         self.hits = prefilter.hits(text)
         # spanned pattern -> (starts, ends) of its factors' hits, in the order of their ends
         self.spans: dict[str, tuple[list[int], list[int]]] = {}
+        # the hits of spanned patterns' factors: their ends, (start, patterns)
+        self.spanned_ends: list[int] = []
+        self.spanned_hits: list[tuple[int, tuple[str, ...]]] = []
         for end, (length, _, _, gates) in self.hits or ():
+            if gates:
+                self.spanned_ends.append(end + 1)
+                self.spanned_hits.append((end - length + 1, gates))
             for name in gates:
                 starts, ends = self.spans.setdefault(name, ([], []))
                 starts.append(end - length + 1)
                 ends.append(end + 1)
         self.ends = list(map(itemgetter(0), self.hits or ()))  # last characters
+        index = prefilter.index
+        self.open = index.spanned & index.ungated  # spanned patterns always possible
 
     def of(self, start: int, end: int) -> Scan:
         """The scan of ``text[start:end]``, as :meth:`Prefilter.scan` gives it."""
@@ -384,6 +392,19 @@ class TextScan:
             return self.prefilter.scan(self.text[start:end])
         inside = self.hits[bisect_left(self.ends, start) : bisect_right(self.ends, end - 1)]
         return self.prefilter._found(inside, start)
+
+    def within(self, start: int, end: int) -> frozenset[str] | None:
+        """The spanned patterns that may match ``text[start:end]`` or a part
+        of it (those with no factor, and those with one inside); None when
+        not known (lower-casing changed the text's length)."""
+        if self.hits is None:
+            return None
+        first = bisect_left(self.spanned_ends, start + 1)
+        last = bisect_right(self.spanned_ends, end)
+        if first == last:
+            return self.open
+        inside = {n for at, gates in self.spanned_hits[first:last] if at >= start for n in gates}
+        return self.open.union(inside)
 
     def may(self, name: str, start: int, end: int) -> bool:
         """:meth:`Scan.may` of ``text[start:end]``, for one gated pattern."""

@@ -182,6 +182,9 @@ def segment_document(
             heading, bullet = False, True  # a bare list item under its lead-in
         if not bullet:
             lead_in = -1
+        # the boilerplate patterns that may match in this line: most lines have none
+        line_may = scanned.within(offset, offset + len(line)) if scanned is not None else None
+        line_boilerplate = [(n, p) for n, p in boilerplate if line_may is None or n in line_may]
         line_rows = []
         for i, (s, e) in enumerate(split_line(line)):
             sentence = line[s:e]
@@ -197,7 +200,7 @@ def segment_document(
             elif any(
                 (scanned is None or scanned.may(name, offset + s, offset + e))
                 and pattern.search(sentence)
-                for name, pattern in boilerplate
+                for name, pattern in line_boilerplate
             ):
                 kind = "boilerplate"
             body = 0

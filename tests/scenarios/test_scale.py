@@ -117,7 +117,8 @@ def test_a_cue_without_heads_runs_only_on_a_text_holding_its_words():
 def test_a_text_s_scan_answers_for_every_gated_pattern_spanned_or_not():
     """A whole text's scan keeps the places of the spanned patterns' words
     alone; asked of a part of the text, it answers for the others too, as
-    a scan of that part does."""
+    a scan of that part does, and names the spanned patterns that may
+    match there (a line's boilerplate)."""
     import re
 
     from analysis.prefilter import TextScan
@@ -136,6 +137,9 @@ def test_a_text_s_scan_answers_for_every_gated_pattern_spanned_or_not():
                 assert scanned.may(name, start, end) == expected, (spanned, name, start)
         kept = {"swelling", "redness"} if spanned is None else spanned
         assert set(scanned.spans) == kept
+        for start, end in ((0, 23), (24, len(text)), (0, len(text)), (30, 40), (14, 22)):
+            part = prefilter.scan(text[start:end])
+            assert scanned.within(start, end) == {n for n in kept if part.may(n)}
 
 
 def test_a_pattern_that_needs_a_digit_is_gated_by_every_digit():
