@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +80,49 @@ def test_a_time_budget_whose_first_alarm_is_swallowed_still_ends_the_block():
     with time_budget(0.1):
         pass
     time.sleep(0.3)  # a stray alarm would raise here
+
+
+def test_mojibake_is_looked_for_around_characters_outside_ascii_as_ftfy_does():
+    """The test for mojibake run only around characters outside ASCII
+    answers as ftfy's over the whole text, on samples of each kind of
+    mojibake and on random mixes of its characters; texts are repaired as
+    ftfy repairs them."""
+    import random
+
+    import ftfy
+    from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES, is_bad
+
+    from analysis.readers import _mojibake_reach, decode, may_hold_mojibake
+
+    assert _mojibake_reach(BADNESS_RE) is not None  # the fast path is the one taken
+    samples = [
+        "sÃ³",
+        "voilÃ le travail",
+        "the laserâ€™s results",
+        "вЂ™ and ГўВЂВ™s",
+        "Ã the start",
+        "plain ASCII text, nothing else.",
+        "The laser’s results — “good” for café owners…",
+        "× ² after",
+        "x" * 50 + "Ã" + " " + "y" * 50,
+        "a Ã word",
+        "ab ГўВЂВ™s",
+    ]
+    rng = random.Random(0)
+    every = sorted(set("".join(MOJIBAKE_CATEGORIES.values())))
+    # the characters the sequences name one by one, and a few of each category
+    named = "ÂÃÎÐØÙŒœ€™²³×°µàâäêóìîïòôúùûπ±√≈‚вЂВГРСўβΆΞΟΒΓā\xa0\x85"
+    plain = "abXY .,?!\n'-"
+    for _ in range(40_000):
+        alphabet = named + "".join(rng.sample(every, 12))
+        samples.append(
+            "".join(
+                rng.choice(alphabet) if rng.random() < 0.4 else rng.choice(plain)
+                for _ in range(rng.randint(1, 24))
+            )
+        )
+    assert sum(map(is_bad, samples)) > 1000  # both answers are tested
+    for text in samples:
+        assert may_hold_mojibake(text) == is_bad(text), repr(text)
+    for text in samples[:11]:
+        assert decode(text.encode("utf-8"), Path("t.txt"))[0] == ftfy.fix_encoding(text)

