@@ -126,3 +126,18 @@ def test_mojibake_is_looked_for_around_characters_outside_ascii_as_ftfy_does():
         assert may_hold_mojibake(text) == is_bad(text), repr(text)
     for text in samples[:11]:
         assert decode(text.encode("utf-8"), Path("t.txt"))[0] == ftfy.fix_encoding(text)
+
+
+def test_words_are_counted_a_chunk_at_a_time_as_runs_of_non_space():
+    import random
+    import re
+
+    from analysis.corpus import word_count
+
+    rng = random.Random(0)
+    for _ in range(2000):
+        text = "".join(
+            rng.choice("ab \n\t\u00a0\u2003\x1c\x85x") for _ in range(rng.randint(0, 40))
+        )
+        for chunk in (1, 2, 3, 7, 1 << 20):
+            assert word_count(text, chunk) == len(re.findall(r"\S+", text)), (text, chunk)
