@@ -244,9 +244,12 @@ def apply(pages: list[Page], codebook: Codebook) -> list[Page]:
         return pages
     prob, x = coder.decide({column: [row[column] for row in rows] for column in FEATURE_COLUMNS})
     decided = prob >= coder.threshold
+    chosen = decided.any(axis=1).tolist()  # the rows where the coder codes some label
     column = {label: j for j, label in enumerate(coder.labels_)}
     for row, (page, i) in enumerate(where):
         claims = page.claims[i]
+        if not claims and not chosen[row]:
+            continue  # most sentences: no claim of the rules', none of the coder's
         ruled = {label_of(c.category) for c in claims}
         for claim in claims:
             j = column.get(label_of(claim.category))
