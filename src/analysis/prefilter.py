@@ -206,9 +206,7 @@ UNKNOWN = Scan(None, None)
 
 
 class _Index(NamedTuple):
-    automaton: (
-        Any  # ahocorasick.Automaton: word -> (length, heads' cues, factors' patterns, spanned ones)
-    )
+    automaton: Any  # ahocorasick.Automaton: word -> (length, cues, patterns, spanned ones)
     always: frozenset[str]  # cues with no heads and no factors: run on every text
     whole: frozenset[str]  # cues with factors but no heads: run on a text holding a factor
     free: frozenset[str]  # cues and names with no factor: their heads alone locate them

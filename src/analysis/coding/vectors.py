@@ -37,7 +37,7 @@ from scipy import sparse
 TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
 # The same tokens, found faster: a greedy run of two or more word characters
 # always starts and ends at a word boundary, and a run of one is no match
-# from either pattern (tests/test_model.py holds them equal).
+# from either pattern (tests/scenarios/test_scale.py holds them equal).
 WORD_RUN = re.compile(r"\w\w+")
 WORD_MEMORY = 200_000  # distinct words whose character n-grams are remembered
 NO_TOKEN = -1
