@@ -31,6 +31,7 @@ import functools
 import re
 import sys
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 from re import _constants as C  # noqa: N812 - the parser's own names
@@ -391,18 +392,26 @@ class TextScan:
         inside = self.hits[bisect_left(self.ends, start) : bisect_right(self.ends, end - 1)]
         return self.prefilter._found(inside, start)
 
-    def within(self, start: int, end: int) -> frozenset[str] | None:
-        """The spanned patterns that may match ``text[start:end]`` or a part
-        of it (those with no factor, and those with one inside); None when
-        not known (lower-casing changed the text's length)."""
+    def within(self, start: int, end: int, names: Iterable[str] | None = None) -> set[str]:
+        """Those of ``names`` (gated patterns; by default the spanned ones)
+        that may match ``text[start:end]`` or a part of it, as :meth:`may`
+        says of each: one look at the whole text's hits for all of them (a
+        pattern the scan keeps no places of is asked of the part's own
+        scan)."""
+        index = self.prefilter.index
+        asked = index.spanned if names is None else set(names)
         if self.hits is None:
-            return None
+            scan = self.of(start, end)
+            return {n for n in asked if scan.may(n)}
         first = bisect_left(self.spanned_ends, start + 1)
         last = bisect_right(self.spanned_ends, end)
-        if first == last:
-            return self.open
         inside = {n for at, gates in self.spanned_hits[first:last] if at >= start for n in gates}
-        return self.open.union(inside)
+        out = asked & (self.open | inside)
+        others = asked - index.spanned
+        if others:
+            scan = self.of(start, end)
+            out |= {n for n in others if scan.may(n)}
+        return out
 
     def may(self, name: str, start: int, end: int) -> bool:
         """:meth:`Scan.may` of ``text[start:end]``, for one gated pattern."""

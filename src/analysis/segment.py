@@ -183,8 +183,10 @@ def segment_document(
         if not bullet:
             lead_in = -1
         # the boilerplate patterns that may match in this line: most lines have none
-        line_may = scanned.within(offset, offset + len(line)) if scanned is not None else None
-        line_boilerplate = [(n, p) for n, p in boilerplate if line_may is None or n in line_may]
+        line_boilerplate = boilerplate
+        if scanned is not None and boilerplate:
+            line_may = scanned.within(offset, offset + len(line), (n for n, _ in boilerplate))
+            line_boilerplate = [(n, p) for n, p in boilerplate if n in line_may]
         line_rows = []
         for i, (s, e) in enumerate(split_line(line)):
             sentence = line[s:e]

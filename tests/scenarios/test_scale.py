@@ -140,6 +140,8 @@ def test_a_text_s_scan_answers_for_every_gated_pattern_spanned_or_not():
         for start, end in ((0, 23), (24, len(text)), (0, len(text)), (30, 40), (14, 22)):
             part = prefilter.scan(text[start:end])
             assert scanned.within(start, end) == {n for n in kept if part.may(n)}
+            # asked by name, a pattern the scan keeps no places of is answered too
+            assert scanned.within(start, end, gated) == {n for n in gated if part.may(n)}
 
 
 def test_a_pattern_that_needs_a_digit_is_gated_by_every_digit():

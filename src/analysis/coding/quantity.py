@@ -32,11 +32,13 @@ def quantity_of(
     """The first number the sentence states for an effect, or "".
     ``scanned``, the prefilter's scan of the text the sentence stands in at
     ``start``, spares the quantities that cannot match it."""
-    end = start + len(sentence)
+    names = [f"quantity:{name}" for name, _ in codebook.quantities]
+    possible = (
+        set(names) if scanned is None else scanned.within(start, start + len(sentence), names)
+    )
     found = [
         m
-        for name, pattern in codebook.quantities
-        if (scanned is None or scanned.may(f"quantity:{name}", start, end))
-        and (m := pattern.search(sentence))
+        for key, (_, pattern) in zip(names, codebook.quantities, strict=True)
+        if key in possible and (m := pattern.search(sentence))
     ]
     return min(found, key=lambda m: (m.start(), -m.end())).group(0) if found else ""
