@@ -169,14 +169,44 @@ def test_the_shipped_codebook_fits_its_schema():
     assert schema_errors(yaml.safe_load(config.CODEBOOK.read_text(encoding="utf-8"))) == []
 
 
-def test_reading_names_builds_no_automaton():
-    """A notebook reads the codebook for its names and labels: the cue
-    automaton is built on first use, by coding, never by reading."""
+def test_reading_names_compiles_no_pattern(tmp_path, monkeypatch):
+    """A report's notebook reads the codebook for its names and labels
+    (:func:`load_labels`): the full codebook's names, checked for shape, and
+    not one pattern compiled (a third of a second of every report's kernel)."""
+    from analysis.codebook import _Compiler, load_labels
+    from analysis.figures import codebook_labels
     from analysis.notebook import check_pair
 
-    check_pair("microneedling", "eczema")
-    codebook = load_codebook(config.CODEBOOK, check_patterns=False, model=None)
+    codebook = load_codebook(config.CODEBOOK, model=None)
+    path = str(write(tmp_path, config.CODEBOOK.read_text(encoding="utf-8")))
+
+    def compile_nothing(*args, **kwargs):
+        raise AssertionError("a pattern was compiled")
+
+    monkeypatch.setattr(_Compiler, "compile", compile_nothing)
+    assert check_pair("Micro-needling", "eczema", path) == ("microneedling", "atopic_dermatitis")
+    names = load_labels(path)
+    for kind in ("procedures", "conditions"):
+        lexicon = getattr(codebook, kind)
+        assert getattr(names, kind).labels == lexicon.labels
+        assert getattr(names, kind).ids_by_key == lexicon.ids_by_key
+    assert names.types == codebook.types
+    assert names.categories == {c.id: c.label for c in codebook.categories}
+    assert codebook_labels(path) == {
+        **codebook.procedures.labels,
+        **codebook.conditions.labels,
+        **names.categories,
+    }
+    (tmp_path / "bad").mkdir()
+    bad = write(tmp_path / "bad", "version: '1'\ntypes: [benefit, risk]\nprocedures: 3\n")
+    with pytest.raises(CodebookError, match="procedures: expected a mapping"):
+        load_labels(bad)
+
+
+def test_reading_a_codebook_builds_no_automaton(tmp_path):
+    """The cue automaton is built on first use, by coding, never by reading."""
+    path = write(tmp_path, config.CODEBOOK.read_text(encoding="utf-8"))
+    codebook = load_codebook(path, check_patterns=False, model=None)
     assert "index" not in vars(codebook.prefilter)
-    fresh = load_codebook(config.CODEBOOK, model=None)
-    fresh.prefilter.scan("Microneedling may cause redness.")
-    assert "index" in vars(fresh.prefilter)
+    codebook.prefilter.scan("Microneedling may cause redness.")
+    assert "index" in vars(codebook.prefilter)

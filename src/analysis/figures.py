@@ -208,14 +208,10 @@ def codebook_labels(codebook_path: str = "") -> dict[str, str]:
     """id -> label of the codebook's procedures, conditions and categories,
     for the charts ("atopic_dermatitis" is shown as "Eczema (atopic dermatitis)")."""
     from analysis import config
-    from analysis.codebook import load_codebook
+    from analysis.codebook import load_labels
 
-    codebook = load_codebook(codebook_path or config.CODEBOOK, check_patterns=False, model=None)
-    return {
-        **codebook.procedures.labels,
-        **codebook.conditions.labels,
-        **{c.id: c.label for c in codebook.categories},
-    }
+    names = load_labels(codebook_path or config.CODEBOOK)
+    return {**names.procedures.labels, **names.conditions.labels, **names.categories}
 
 
 def _empty(title: str) -> go.Figure:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis import config
 from analysis.cache import extract_corpus
-from analysis.codebook import load_codebook
+from analysis.codebook import Names, load_codebook, load_labels
 from analysis.corpus import load_corpus
 from analysis.errors import ParameterError
 from analysis.schema import PROBLEM_COLUMNS
@@ -63,11 +63,11 @@ def check_pair(procedure: object, condition: object, codebook_path: str = "") ->
                 f"parameter {name} must be a string (an id of the codebook), "
                 f"got {type(value).__name__} {value!r}"
             )
-    codebook = load_codebook(codebook_path or config.CODEBOOK, check_patterns=False, model=None)
+    names = load_labels(codebook_path or config.CODEBOOK)
     ids = []
     for name, value, lexicon, extra in (
-        ("procedure", procedure, codebook.procedures, ""),
-        ("condition", condition, codebook.conditions, ', or "" for no particular condition'),
+        ("procedure", procedure, names.procedures, ""),
+        ("condition", condition, names.conditions, ', or "" for no particular condition'),
     ):
         if name == "condition" and not value:
             ids.append("")
@@ -81,7 +81,7 @@ def check_pair(procedure: object, condition: object, codebook_path: str = "") ->
     return ids[0], ids[1]
 
 
-def _canonical(value: str, lexicon) -> str | None:
+def _canonical(value: str, lexicon: Names) -> str | None:
     """The id of ``value`` (an id, a label or a synonym), or None."""
     if value in lexicon.labels:
         return value
