@@ -18,7 +18,7 @@ import html
 import re
 from pathlib import Path
 
-from analysis.tables import write_text
+from analysis.files import write_text
 
 ARTICLES = "articles"
 PARAGRAPH = re.compile(r"[^\n]+(?:\n[^\n]+)*")  # lines up to a blank line

@@ -35,8 +35,8 @@ from analysis import config
 from analysis.codebook import Codebook
 from analysis.corpus import corpus_files, documents_table, iter_documents
 from analysis.extract import BATCH, SET_ASIDE, Extracted, extract_documents, with_ids
+from analysis.files import write_text
 from analysis.schema import CLAIM_COLUMNS, PROBLEM_COLUMNS
-from analysis.tables import write_text
 from analysis.workers import die_with_parent
 
 CHUNK_ROWS = 20_000

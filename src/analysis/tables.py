@@ -2,14 +2,14 @@
 
 The formats are the entries of :data:`FORMATS`, by suffix (``.csv``,
 ``.parquet``, ``.jsonl``): adding one is one entry. A table is written to a
-temporary file beside its target and renamed into place, so an interrupted
-run never leaves a half-written file that a later run would trust.
+temporary file beside its target and renamed into place
+(:func:`analysis.files.atomic_write`), so an interrupted run never leaves a
+half-written file that a later run would trust.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -17,6 +17,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from analysis.errors import OutputError, ParameterError, TableFormatError
+from analysis.files import atomic_write
 
 
 class TableFormat(NamedTuple):
@@ -164,41 +165,6 @@ def _check_suffix(path: Path) -> str:
             f"{path}: unknown table format {suffix or '(none)'}; use one of {', '.join(FORMATS)}"
         )
     return suffix
-
-
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file, then rename it to ``path``.
-    A file-system error (a full disk) is an :class:`OutputError` naming
-    ``path``, whose previous version is left as it was."""
-    path = Path(path)
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; reports are for sharing
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(
-                f"{path}: cannot be written ({exc.strerror or exc}); "
-                + ("the previous version is left as it was" if path.exists() else "nothing written")
-            ) from None
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 # A cell a spreadsheet would run as a formula (CSV/formula injection).

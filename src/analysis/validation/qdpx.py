@@ -38,9 +38,9 @@ from defusedxml import DefusedXmlException
 from analysis import config
 from analysis.codebook import Codebook
 from analysis.errors import QdpxError
+from analysis.files import atomic_write
 from analysis.schema import CERTAINTIES, CODING_COLUMNS
 from analysis.segment import MAX_SENTENCE_CHARS
-from analysis.tables import atomic_write
 
 NS = "urn:QDA-XML:project:1.0"
 NAMESPACE = uuid.UUID("6f1c6c1e-3d2a-4f55-9a53-5c1a1f0c2b7e")  # claimscope's GUID space
