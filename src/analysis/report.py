@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,18 +39,13 @@ from analysis.compare import groups_of
 from analysis.counts import MATRIX_ROWS, count_claims, general_risks, matrix, pairs
 from analysis.errors import OutputError, ParameterError, ReportError
 from analysis.estimates import accuracy_of, error_basis
+from analysis.execute import Task, run_notebook, run_notebooks
+from analysis.files import write_text
 from analysis.notebook import deep_dive_name, slug
 from analysis.regression import covariate
 from analysis.schema import claim_types, unique_claims
 from analysis.summary import document_key, matrix_export
-from analysis.tables import (
-    check_output,
-    read_table,
-    write_for_spreadsheets,
-    write_table,
-    write_text,
-)
-from analysis.workers import die_with_parent
+from analysis.tables import check_output, read_table, write_for_spreadsheets, write_table
 
 OVERVIEW = "overview.ipynb"
 DEEP_DIVE = "deep_dive.ipynb"
@@ -239,75 +233,6 @@ def plan_jobs(inputs: Inputs) -> list[tuple[ReportKind, Job]]:
     return [(kind, job) for kind in REPORTS.values() for job in kind.plan(inputs)]
 
 
-TEMPLATES = Path(__file__).parent / "templates" / "nbconvert"
-
-
-def export_html(notebook_path: Path, html_path: Path, title: str = "") -> None:
-    """The executed notebook as an HTML page that opens offline: outputs
-    only (no code, no prompts), no CDN scripts, and plotly.js loaded from
-    ``assets/`` beside the page, written once per report folder (a page
-    weighs its charts and tables, not 4.8 MB of plotly.js each)."""
-    import nbformat
-    import plotly
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
-    from plotly.offline import get_plotlyjs
-
-    asset = f"assets/plotly-{plotly.__version__}.min.js"
-    if not (html_path.parent / asset).is_file():
-        write_text(html_path.parent / asset, get_plotlyjs())
-    exporter = HTMLExporter(template_name="claimscope", extra_template_basedirs=[str(TEMPLATES)])
-    # cells for JupyterLab only (the overview's pickers) stay out of the page
-    exporter.register_preprocessor(
-        TagRemovePreprocessor(remove_cell_tags={"interactive"}, enabled=True), enabled=True
-    )
-    exporter.exclude_input = True
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    nb = nbformat.read(notebook_path, as_version=4)
-    nb.metadata["title"] = f"{title} · claimscope" if title else "claimscope"
-    body, _ = exporter.from_notebook_node(nb, resources={"plotly_src": asset})
-    write_text(html_path, shared_assets(body, html_path.parent))
-
-
-# The script itables writes into each page in offline mode: its table library
-# (DataTables and jQuery, about 1 MB) as base64 text.
-TABLE_LIBRARY = re.compile(r"<script>(\s*function injectCSS\(base64CSS\).*?)</script>", re.S)
-# The style sheets nbconvert's lab template writes into each page (about 250 kB).
-STYLE = re.compile(r'<style type="text/css">(.*?)</style>', re.S)
-SHARED_STYLE_BYTES = 8_000
-
-
-def shared_assets(body: str, folder: Path) -> str:
-    """The page with what every page repeats (the table library, the lab
-    style sheets) loaded from ``assets/``, written once per folder and named
-    by its hash, instead of inlined: a page then weighs its own charts and
-    tables only."""
-
-    def asset(text: str, kind: str, suffix: str) -> str:
-        name = f"assets/{kind}-{hashlib.sha256(text.encode()).hexdigest()[:12]}{suffix}"
-        if not (folder / name).is_file():
-            write_text(folder / name, text)
-        return name
-
-    def library(match: re.Match[str]) -> str:
-        if "_itables_" not in match.group(1):
-            return match.group(0)
-        return f'<script src="{asset(match.group(1), "itables", ".js")}"></script>'
-
-    def style(match: re.Match[str]) -> str:
-        if len(match.group(1)) < SHARED_STYLE_BYTES:
-            return match.group(0)
-        return f'<link rel="stylesheet" href="{asset(match.group(1), "style", ".css")}">'
-
-    return STYLE.sub(style, TABLE_LIBRARY.sub(library, body, count=1))
-
-
-# A kernel picks free TCP ports and binds them a moment later; two kernels
-# started at once can draw the same port, and one dies before it answers.
-KERNEL_START_RETRIES = 2
-
-
 def write_matrices(
     claims: pd.DataFrame, documents: pd.DataFrame, codebook: Codebook, data_dir: Path
 ) -> None:
@@ -426,89 +351,31 @@ def work_dir(out: Path) -> Path:
     return out.with_name(out.name + config.WORK_SUFFIX)
 
 
-# Where a process and the programs it starts keep temporary files, caches
-# and settings: a kernel's temporary files and IPython profile (a report
-# runs no user's startup files), and the Chromium that kaleido drives for
-# --images (its profile, crash reports, dconf cache). Not XDG_DATA_HOME:
-# kernels are looked up there.
-SCRATCH_VARIABLES = ("TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "IPYTHONDIR")
-
-
-# Chromium keeps a socket in TMPDIR, and a socket's path has at most 107
-# bytes: a TMPDIR longer than this goes to the system temp folder instead.
-MAX_TMPDIR_CHARS = 60
-
-
-@contextlib.contextmanager
-def scratch(folder: Path) -> Iterator[Path]:
-    """Point the kernel about to start at ``folder`` (inside the work
-    folder) for its temporary files, caches and settings, and remove the
-    folder afterwards: nothing is left in the system temp folder or the
-    home directory. (Where the work folder's path is too long for
-    Chromium's socket, TMPDIR is a private folder of the system temp
-    folder, removed too.) Sets this process's environment, which the kernel
-    inherits, while the block runs (reports run one per process)."""
-    import tempfile
-
-    folder.mkdir(parents=True, exist_ok=True)
-    saved = {name: os.environ.get(name) for name in SCRATCH_VARIABLES}
-    cached = tempfile.tempdir  # tempfile keeps the first TMPDIR it reads: restored below
-    places = {name: folder / str(i) for i, name in enumerate(SCRATCH_VARIABLES)}
-    if len(str(places["TMPDIR"])) > MAX_TMPDIR_CHARS:
-        short = [d for d in (tempfile.gettempdir(), "/tmp") if len(d) < MAX_TMPDIR_CHARS - 20]
-        places["TMPDIR"] = Path(tempfile.mkdtemp(prefix="claimscope-", dir=(short or [None])[0]))
-    try:
-        for name, place in places.items():
-            place.mkdir(exist_ok=True)
-            os.environ[name] = str(place)
-        yield folder
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        tempfile.tempdir = cached
-        shutil.rmtree(places["TMPDIR"], ignore_errors=True)
-        shutil.rmtree(folder, ignore_errors=True)
+def task_of(job: Job, notebooks: Path, out: Path) -> Task:
+    """What :mod:`analysis.execute` runs of a job: its notebook, its page in
+    ``out``, its executed notebook and scratch folder in the work folder."""
+    work = work_dir(out)
+    return Task(
+        name=job.name,
+        notebook=notebooks / job.notebook,
+        parameters=job.parameters,
+        title=job.title,
+        executed=work / "notebooks" / f"{job.name}.ipynb",
+        html=out / f"{job.name}.html",
+        scratch=work / "tmp" / hashlib.sha256(job.name.encode()).hexdigest()[:8],
+    )
 
 
 def run_job(job: Job, notebooks: Path, out: Path, kernel: str) -> tuple[str, str]:
-    """Execute one notebook (kept in the work folder) and export it; (status, error)."""
-    import papermill as pm
+    """Execute one job's notebook and export its page: (status, error)."""
+    return run_notebook(task_of(job, notebooks, out), kernel)
 
-    executed = work_dir(out) / "notebooks" / f"{job.name}.ipynb"
-    executed.parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1 + KERNEL_START_RETRIES):
-        try:
-            with scratch(work_dir(out) / "tmp" / hashlib.sha256(job.name.encode()).hexdigest()[:8]):
-                pm.execute_notebook(
-                    str(notebooks / job.notebook),
-                    str(executed),
-                    parameters=job.parameters,
-                    kernel_name=kernel,
-                    progress_bar=False,
-                    cwd=str(notebooks),
-                    extra_arguments=list(config.KERNEL_ARGS),
-                    # the notebook is complete once its last cell is: its
-                    # kernel (and what it started, such as kaleido's Chromium,
-                    # in its process group) is ended at once instead of asked
-                    # to shut down, which took 0.1 s and now and then 2.6 s
-                    shutdown_kernel="immediate",
-                    # written once when it ends (or fails), not twice per cell
-                    # as it runs: papermill serialised and validated the whole
-                    # notebook, charts and tables included, about 35 times a
-                    # report, a third of the report's time
-                    request_save_on_cell_execute=False,
-                )
-            export_html(executed, out / f"{job.name}.html", job.title)
-        except Exception as exc:  # one failing report must not sink the batch
-            if attempt < KERNEL_START_RETRIES and "Kernel died before replying" in str(exc):
-                continue  # two kernels drew the same free port: start it again
-            message = str(exc).strip().splitlines()
-            return "failed", f"{type(exc).__name__}: {message[-1] if message else ''}"
-        return "ok", ""
-    return "failed", "the kernel did not start"
+
+def run_jobs(
+    jobs: list[Job], notebooks: Path, out: Path, kernel: str, n: int
+) -> list[tuple[str, str]]:
+    """(status, error) of each job, run in ``n`` processes."""
+    return run_notebooks([task_of(job, notebooks, out) for job in jobs], kernel, n)
 
 
 def write_index(run: ReportRun) -> Path:
@@ -572,33 +439,6 @@ def code_hash() -> str:
     for path in sorted([*here.rglob("*.py"), *here.glob("templates/**/*.j2")]):
         h.update(path.read_bytes())
     return h.hexdigest()
-
-
-def run_jobs(
-    jobs: list[Job], notebooks: Path, out: Path, kernel: str, n: int
-) -> list[tuple[str, str]]:
-    """(status, error) of each job, run in ``n`` processes (papermill's
-    working-directory switch is process-wide: never threads)."""
-    if n <= 1 or len(jobs) <= 1:
-        return [run_job(job, notebooks, out, kernel) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=min(n, len(jobs)),
-        mp_context=context,
-        initializer=die_with_parent,
-        initargs=(os.getpid(),),
-    ) as pool:
-        futures = [pool.submit(run_job, job, notebooks, out, kernel) for job in jobs]
-        results = []
-        for future in futures:
-            try:
-                results.append(future.result())
-            except Exception as exc:  # a worker died: this report failed, not the batch
-                results.append(("failed", f"{type(exc).__name__}: {exc}"))
-        return results
 
 
 @dataclass(frozen=True)

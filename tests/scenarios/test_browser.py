@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.report import export_html, work_dir
+from analysis.execute import export_html
+from analysis.report import work_dir
 from tests.conftest import REPO
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
