@@ -65,6 +65,20 @@ def test_article_shares_with_wilson_intervals():
     assert by_procedure.loc["ipl", "articles"] == 2
 
 
+def test_wilson_intervals_are_scipy_s():
+    from scipy.stats import binomtest
+
+    from analysis.counts import wilson
+
+    for confidence in (0.8, 0.9, 0.95, 0.99):
+        for n in range(1, 61):
+            for k in range(n + 1):
+                ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+                low, high = wilson(k, n, confidence)
+                assert abs(low - ci.low) < 1e-12 and abs(high - ci.high) < 1e-12, (k, n)
+    assert all(v != v for v in wilson(0, 0))  # no articles: no interval
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("corpus", ["sample", "dev"])
 def test_every_number_reconciles(corpus, codebook):

@@ -30,6 +30,9 @@ reports ("% of articles that mention risks").
 
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
+
 import pandas as pd
 
 from analysis.schema import (
@@ -264,13 +267,18 @@ SHARE_LEVELS = {
 
 
 def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """The Wilson score interval of k successes in n (scipy)."""
+    """The Wilson score interval of k successes in n (Newcombe 1998, method
+    3), as scipy's ``binomtest(k, n).proportion_ci(method="wilson")`` gives
+    it (a test holds the two equal): its formula is written out here because
+    importing scipy.stats for it took 0.6-0.9 s of every overview's kernel."""
     if n == 0:
         return (float("nan"), float("nan"))
-    from scipy.stats import binomtest
-
-    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
+    z = NormalDist().inv_cdf(0.5 + 0.5 * confidence)
+    p = k / n
+    denom = 2 * (n + z**2)
+    center = (2 * n * p + z**2) / denom
+    delta = z / denom * math.sqrt(4 * n * p * (1 - p) + z**2)
+    return (0.0 if k == 0 else center - delta, 1.0 if k == n else center + delta)
 
 
 def article_shares(claims: pd.DataFrame, level: str = "procedure") -> pd.DataFrame:
