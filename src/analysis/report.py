@@ -1,10 +1,11 @@
-"""Reports: run the notebooks with papermill and export them to HTML.
+"""Reports: a corpus's pages planned, run and indexed.
 
 :func:`build_reports` extracts the claims of a corpus once, writes them
 beside the reports (``data/claims.parquet`` and ``.csv``, ``data/documents``
-and ``data/problems``), runs the overview notebook and one deep-dive notebook
-per (procedure, condition) pair with claims, exports each to HTML without
-code cells, and writes ``index.html`` with the run's provenance. A notebook
+and ``data/problems``), plans the overview notebook and one deep-dive
+notebook per (procedure, condition) pair with claims, has
+:mod:`analysis.execute` run each with papermill and export it to HTML
+without code cells, and writes ``index.html`` with the run's provenance. A notebook
 that fails is marked failed in the index with its error; the others still
 run.
 
