@@ -130,13 +130,16 @@ def visit_each(browser, paths: list[Path]):
             yield path, page, outside, errors
 
 
-def check_report(browser, path: Path, expected_figures: int, visit=None) -> list[dict]:
+def check_report(
+    browser, path: Path, expected_figures: int, visit=None, wait_ms: int = 10_000
+) -> list[dict]:
     """Assert a report renders offline: every chart drawn, no errors, no
     request leaving the file, no code; screenshot it. Returns the charts.
-    ``visit`` opens it in a :func:`tab` (a context of its own otherwise)."""
+    ``visit`` opens it in a :func:`tab` (a context of its own otherwise);
+    the charts are waited for up to ``wait_ms``."""
     if visit is None:
         with tab(browser) as visit:
-            return check_report(browser, path, expected_figures, visit)
+            return check_report(browser, path, expected_figures, visit, wait_ms)
     page, outside, errors = visit(path)
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -144,7 +147,7 @@ def check_report(browser, path: Path, expected_figures: int, visit=None) -> list
         page.wait_for_function(
             "n => document.querySelectorAll('.plotly-graph-div svg.main-svg').length >= n",
             arg=expected_figures,
-            timeout=10_000,
+            timeout=wait_ms,
         )
     figures = page.evaluate(FIGURES_JS)
     assert len(figures) == expected_figures, f"{path.name}: {len(figures)} charts drawn"
@@ -220,8 +223,8 @@ def test_negative_control_bare_mimetype_renderer_fails(browser, report_run, tmp_
     bare = tmp_path / "bare.ipynb"
     bare.write_text(json.dumps(nb))
     export_html(bare, tmp_path / "bare.html")
-    with pytest.raises(AssertionError):
-        check_report(browser, tmp_path / "bare.html", 6)
+    with pytest.raises(AssertionError, match="bare.html: 0 charts drawn"):  # none to wait for
+        check_report(browser, tmp_path / "bare.html", 6, wait_ms=1_000)
 
 
 CHARTS = {"overview": 6, "compare_kind": 1}
