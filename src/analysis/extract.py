@@ -67,10 +67,10 @@ def sparing_collector() -> Iterator[None]:
     still walked them, and everything alive besides (the codebook, the
     model, the libraries, the rows coded so far): a quarter of extraction's
     time, and still 0.2-0.3 s of the benchmark's 7.4 s on 500 documents once
-    what was alive before was left out of them (:func:`gc.freeze`). Inside, that is frozen and the automatic passes
-    wait until the block ends (one batch of documents): a cycle made
-    inside is collected by the first pass after it, or by an explicit
-    :func:`gc.collect`. When something is frozen already (an enclosing
+    what was alive before was left out of them (:func:`gc.freeze`). Inside,
+    that is frozen and the automatic passes wait until the block ends (one
+    batch of documents): a cycle made inside is collected by the first pass
+    after it, or by an explicit :func:`gc.collect`. When something is frozen already (an enclosing
     block, or the application's own :func:`gc.freeze`), the block leaves
     the collector as it is."""
     if gc.get_freeze_count():

@@ -109,8 +109,8 @@ def may_hold_mojibake(text: str) -> bool:
     is) finds any. Every sequence it looks for holds a character outside
     ASCII, so it is run only around those: mostly a few quotes and dashes
     in a page of ASCII text (a seventeenth of the time it took over the
-    benchmark's whole generated pages). Should an ftfy release look for a sequence of ASCII alone, the
-    whole text is searched, as ftfy does."""
+    benchmark's whole generated pages). Should an ftfy release look for a
+    sequence of ASCII alone, the whole text is searched, as ftfy does."""
     from ftfy.badness import BADNESS_RE, is_bad
 
     reach = _mojibake_reach(BADNESS_RE)
