@@ -233,3 +233,58 @@ def test_a_report_worker_loads_no_pandas():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def _task(folder, name: str, source: str):
+    """A one-cell notebook to run as a report's task."""
+    import nbformat
+
+    from analysis.execute import Task
+
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), path)
+    return Task(
+        name, path, {}, name, folder / "run" / path.name, folder / f"{name}.html", folder / "tmp"
+    )
+
+
+@pytest.mark.slow
+def test_a_batch_shares_a_kernel_each_notebook_starting_afresh(tmp_path):
+    """Notebooks of a batch run in one kernel (about a second a page less):
+    each sees none of the last one's names and counts its cells from 1; a
+    notebook that fails ends its kernel, and the next one has a new one."""
+    import nbformat
+
+    from analysis.execute import run_batch
+
+    cell = "assert 'seen' not in globals(); seen = 1; import os; print(os.getpid())"
+    tasks = [_task(tmp_path, f"page{i}", cell) for i in range(3)]
+    tasks.insert(2, _task(tmp_path, "broken", "raise RuntimeError('broken on purpose')"))
+    results = run_batch(tasks, config.KERNEL)
+    assert [status for status, _ in results] == ["ok", "ok", "failed", "ok"]
+    assert "broken on purpose" in results[2][1]
+    kernels, counts = [], []
+    for task in tasks[:2] + tasks[3:]:
+        (cell,) = nbformat.read(task.executed, as_version=4).cells
+        kernels.append(cell.outputs[0]["text"].strip())
+        counts.append(cell.execution_count)
+    assert kernels[0] == kernels[1] != kernels[2]
+    assert counts == [1, 1, 1]
+    assert not (tmp_path / "tmp").exists()  # the kernels' scratch folder, removed
+
+
+def test_tasks_are_batched_evenly_in_order_at_least_one_per_process(monkeypatch):
+    from analysis.execute import batches_of
+
+    monkeypatch.setattr(config, "PAGES_PER_KERNEL", 10)
+    for n_tasks, processes, sizes in [
+        (69, 2, [10] * 6 + [9]),
+        (7, 2, [4, 3]),
+        (1, 2, [1]),
+        (0, 2, []),
+        (20, 1, [10, 10]),
+        (21, 4, [6, 5, 5, 5]),
+    ]:
+        batches = batches_of(list(range(n_tasks)), processes)
+        assert [len(b) for b in batches] == sizes
+        assert [t for b in batches for t in b] == list(range(n_tasks))

@@ -129,6 +129,11 @@ MIN_DEEP_DIVE_CLAIMS = 3
 # (processes; `analysis report --jobs N`).
 KERNEL = "python3"
 JOBS = 2
+# Notebooks run one after another in one kernel, its namespace emptied between
+# them (analysis.execute): starting a kernel and importing pandas, plotly and
+# the package is about a second of a page's two. A batch's last kernel ends
+# with it, so that one slow batch does not keep the others waiting long.
+PAGES_PER_KERNEL = 10
 # Processes for the work that keeps a core busy: the folds of training, and
 # for the commands (`--workers`), coding a corpus of PARALLEL_DOCUMENTS files
 # or more (each worker starts in about a second: a smaller corpus is coded in

@@ -1,26 +1,28 @@
-"""Execute: each report's notebook run in a kernel of its own, then
-exported as a page.
+"""Execute: each report's notebook run in a kernel, then exported as a page.
 
 The step of :func:`analysis.report.build_reports` between planning and the
 index, on plain data: :func:`run_notebooks` takes :class:`Task` rows (the
 notebook and its parameters; where the executed notebook, the page and the
 kernel's scratch folder go; the page's title) and returns each one's
-``(status, error)``. papermill executes (:func:`run_notebook`), nbconvert
-exports (:func:`export_html`); a notebook that fails fails its own page
-only. Nothing here imports pandas or the planning of reports, so a worker
+``(status, error)``. papermill executes, in batches that share a kernel
+(:func:`run_batch`: the namespace is emptied between two notebooks, the
+modules stay imported), nbconvert exports (:func:`export_html`); a notebook
+that fails fails its own page only, and ends its kernel. Nothing here imports pandas or the planning of reports, so a worker
 process starts in 0.7 s where it took 1.1 s.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
 import shutil
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from analysis import config
 from analysis.files import write_text
@@ -40,64 +42,215 @@ class Task(NamedTuple):
 
 
 def run_notebook(task: Task, kernel: str) -> tuple[str, str]:
-    """Execute one notebook and export its page: (status, error)."""
-    import papermill as pm
+    """Execute one notebook in a kernel of its own and export its page:
+    (status, error)."""
+    return run_batch([task], kernel)[0]
 
-    task.executed.parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1 + KERNEL_START_RETRIES):
-        try:
-            with scratch(task.scratch):
-                pm.execute_notebook(
-                    str(task.notebook),
-                    str(task.executed),
-                    parameters=task.parameters,
-                    kernel_name=kernel,
-                    progress_bar=False,
-                    cwd=str(task.notebook.parent),
-                    extra_arguments=list(config.KERNEL_ARGS),
-                    # the notebook is complete once its last cell is: its
-                    # kernel (and what it started, such as kaleido's Chromium,
-                    # in its process group) is ended at once instead of asked
-                    # to shut down, which took 0.1 s and now and then 2.6 s
-                    shutdown_kernel="immediate",
-                    # written once when it ends (or fails), not twice per cell
-                    # as it runs: papermill serialised and validated the whole
-                    # notebook, charts and tables included, about 35 times a
-                    # report, a fifth of a deep dive's time
-                    request_save_on_cell_execute=False,
+
+def run_batch(tasks: list[Task], kernel: str) -> list[tuple[str, str]]:
+    """Execute notebooks one after another in one kernel and export their
+    pages: (status, error) of each.
+
+    A kernel costs about a second of a page's two to start and to import
+    pandas, plotly and the package; here it is started once and, between
+    two notebooks, its namespace is emptied as a new session's (IPython's
+    ``reset``: variables, outputs, history and execution counts), while the
+    modules stay imported. A notebook that fails, or a kernel that dies,
+    ends that kernel: the next notebook has a new one."""
+    results: list[tuple[str, str]] = []
+    session: Session | None = None
+    try:
+        for task in tasks:
+            task.executed.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                if session is None:
+                    session = start_session(kernel, task.scratch, task.notebook.parent)
+                else:
+                    session.reset(task.notebook.parent)
+                execute(task, session)
+                export_html(task.executed, task.html, task.title)
+            except Exception as exc:  # one failing report must not sink the batch
+                if session is not None:
+                    session.close()
+                    session = None
+                message = str(exc).strip().splitlines()
+                results.append(
+                    ("failed", f"{type(exc).__name__}: {message[-1] if message else ''}")
                 )
-            export_html(task.executed, task.html, task.title)
-        except Exception as exc:  # one failing report must not sink the batch
-            if attempt < KERNEL_START_RETRIES and "Kernel died before replying" in str(exc):
+                continue
+            results.append(("ok", ""))
+    finally:
+        if session is not None:
+            session.close()
+    return results
+
+
+def execute(task: Task, session: Session) -> None:
+    """papermill's run of the task's notebook in the session's kernel."""
+    import papermill as pm
+    from papermill.engines import papermill_engines
+
+    papermill_engines.register(ENGINE, _session_engine())
+    pm.execute_notebook(
+        str(task.notebook),
+        str(task.executed),
+        parameters=task.parameters,
+        engine_name=ENGINE,
+        kernel_name=session.kernel,
+        progress_bar=False,
+        cwd=str(task.notebook.parent),
+        session=session,
+        # written once when it ends (or fails), not twice per cell as it
+        # runs: papermill serialised and validated the whole notebook,
+        # charts and tables included, about 35 times a report, a fifth of a
+        # deep dive's time
+        request_save_on_cell_execute=False,
+    )
+
+
+ENGINE = "claimscope-session"  # papermill's engine that runs in a Session's kernel
+
+
+@functools.cache
+def _session_engine() -> type:
+    """papermill's nbclient engine, executing in a :class:`Session`'s
+    kernel with the session's client: nbclient would connect a client of
+    its own for each notebook, and two clients of one kernel session share
+    an identity, so the kernel's replies go to the newest only."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine
+
+    class SessionEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls, nb_man: Any, kernel_name: str, session: Session, **kwargs: Any
+        ) -> Any:
+            import logging
+
+            client = PapermillNotebookClient(
+                nb_man,
+                km=session.manager,
+                kernel_name=kernel_name,
+                log=logging.getLogger("papermill"),
+                log_output=kwargs.get("log_output", False),
+                startup_timeout=kwargs.get("start_timeout", 60),
+                timeout=kwargs.get("execution_timeout"),
+            )
+            client.kc = session.client
+            return client.execute()
+
+    return SessionEngine
+
+
+class Session(NamedTuple):
+    """A running kernel that notebooks are executed in, one at a time."""
+
+    kernel: str
+    manager: Any  # jupyter_client's AsyncKernelManager
+    client: Any  # its client, channels started
+    scratch: contextlib.ExitStack  # the kernel's scratch folder, removed at close
+
+    def reset(self, cwd: Path) -> None:
+        """Empty the kernel's namespace as a new session's and move it to
+        ``cwd``; a ``RuntimeError`` if the kernel does not answer ok."""
+        from jupyter_core.utils import run_sync
+
+        code = f"get_ipython().reset(new_session=True); __import__('os').chdir({str(cwd)!r})"
+        reply = run_sync(self.client.execute_interactive)(
+            code, silent=True, store_history=False, timeout=RESET_SECONDS, output_hook=_ignore
+        )
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"the kernel could not be reset: {reply['content']}")
+
+    def close(self) -> None:
+        """End the kernel at once (and what it started, such as kaleido's
+        Chromium, in its process group: asking it to shut down took 0.1 s
+        and now and then 2.6 s), then remove its scratch folder."""
+        from jupyter_core.utils import run_sync
+
+        try:
+            with contextlib.suppress(Exception):  # a kernel that died: nothing to end
+                self.client.stop_channels()
+                run_sync(self.manager.shutdown_kernel)(now=True)
+        finally:
+            self.scratch.close()
+
+
+def _ignore(message: dict) -> None:
+    """Output of the reset between two notebooks: none is expected."""
+
+
+# How long the kernel may take to empty its namespace between two notebooks.
+RESET_SECONDS = 60
+
+
+def start_session(kernel: str, folder: Path, cwd: Path) -> Session:
+    """Start a kernel in ``cwd`` with ``folder`` as its scratch folder (see
+    :func:`scratch`), as nbclient starts one (no history file, no stdin),
+    with the project's kernel arguments; try again when two kernels drew
+    the same port."""
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_notebook
+
+    attempts = 0
+    while True:
+        stack = contextlib.ExitStack()
+        stack.enter_context(scratch(folder))
+        starter = NotebookClient(
+            new_notebook(),
+            kernel_name=kernel,
+            extra_arguments=list(config.KERNEL_ARGS),
+            resources={"metadata": {"path": str(cwd)}},
+        )
+        try:
+            starter.km = starter.create_kernel_manager()
+            starter.start_new_kernel()
+            starter.start_new_kernel_client()
+        except Exception as exc:
+            stack.close()
+            attempts += 1
+            if attempts <= KERNEL_START_RETRIES and "Kernel died before replying" in str(exc):
                 continue  # two kernels drew the same free port: start it again
-            message = str(exc).strip().splitlines()
-            return "failed", f"{type(exc).__name__}: {message[-1] if message else ''}"
-        return "ok", ""
-    return "failed", "the kernel did not start"
+            raise
+        return Session(kernel, starter.km, starter.kc, stack)
+
+
+def batches_of(tasks: list[Task], n: int) -> list[list[Task]]:
+    """The tasks in order, in batches of at most ``config.PAGES_PER_KERNEL``
+    whose sizes differ by one at most, at least ``n`` of them (one per
+    process) when there are that many tasks."""
+    if not tasks:
+        return []
+    count = max(min(n, len(tasks)), -(-len(tasks) // config.PAGES_PER_KERNEL))
+    size, larger = divmod(len(tasks), count)
+    starts = [i * size + min(i, larger) for i in range(count + 1)]
+    return [tasks[a:b] for a, b in pairwise(starts)]
 
 
 def run_notebooks(tasks: list[Task], kernel: str, n: int) -> list[tuple[str, str]]:
-    """(status, error) of each task, run in ``n`` processes (papermill's
-    working-directory switch is process-wide: never threads)."""
-    if n <= 1 or len(tasks) <= 1:
-        return [run_notebook(task, kernel) for task in tasks]
+    """(status, error) of each task, in batches (:func:`run_batch`, one
+    kernel each) run in ``n`` processes (papermill's working-directory
+    switch is process-wide: never threads)."""
+    batches = batches_of(tasks, n)
+    if n <= 1 or len(batches) <= 1:
+        return [result for batch in batches for result in run_batch(batch, kernel)]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=min(n, len(tasks)),
+        max_workers=min(n, len(batches)),
         mp_context=context,
         initializer=die_with_parent,
         initargs=(os.getpid(),),
     ) as pool:
-        futures = [pool.submit(run_notebook, task, kernel) for task in tasks]
+        futures = [pool.submit(run_batch, batch, kernel) for batch in batches]
         results = []
-        for future in futures:
+        for batch, future in zip(batches, futures, strict=True):
             try:
-                results.append(future.result())
-            except Exception as exc:  # a worker died: this report failed, not the batch
-                results.append(("failed", f"{type(exc).__name__}: {exc}"))
+                results += future.result()
+            except Exception as exc:  # a worker died: its reports failed, not the batch
+                results += [("failed", f"{type(exc).__name__}: {exc}")] * len(batch)
         return results
 
 
