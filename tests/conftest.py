@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,13 @@ from analysis.extract import extract
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+ANNOTATION = SHARED / "annotation"
+# The coded articles the coder learns from and is cross-validated on.
+TRAINING_DATA = [
+    (ANNOTATION / "seeds.gold.jsonl", SHARED / "corpus" / "seeds"),
+    (ANNOTATION / "dev" / "gold.jsonl", ANNOTATION / "dev" / "corpus"),
+]
+SOURCES = ANNOTATION / "dev" / "SOURCES.tsv"
 
 # The fast tier (`make test-fast`, `pytest -m "not slow"`) leaves out what
 # builds reports, drives a browser or cross-validates the coder: a test that
@@ -24,6 +32,66 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+def read_coded_articles(rules: Codebook):
+    """The training table of :data:`TRAINING_DATA` (``analysis.train``)."""
+    from analysis.train import read_sites, read_training
+
+    golds, corpora = zip(*TRAINING_DATA, strict=True)
+    return read_training(list(golds), list(corpora), rules, read_sites([SOURCES]))
+
+
+def leave_one_site_out(workers: int = config.WORKERS):
+    """The coder's leave-one-site-out cross-validation on the coded articles."""
+    from analysis.train import cross_validate
+
+    rules = load_codebook(config.CODEBOOK, model=None)
+    return cross_validate(read_coded_articles(rules), rules, workers=workers)
+
+
+CROSS_VALIDATION = pytest.StashKey[tuple]()
+
+
+def pytest_collection_finish(session):
+    """Start the cross-validation as soon as the tests that need it are
+    collected, in a process of its own on one core, at the lowest priority:
+    run when its first test came, it kept both cores for 2 to 2.5 minutes
+    while the suite waited, and the suite's other tests leave a core idle
+    about half the time. Alone (no report or browser test to run beside
+    it), it runs in its fixture on every core."""
+    names = [set(getattr(item, "fixturenames", ())) for item in session.items]
+    beside = SLOW_FIXTURES - {"cv", "training"}
+    if not (
+        (ANNOTATION / "dev" / "gold.jsonl").is_file()
+        and any("cv" in n for n in names)
+        and any(beside & n for n in names)
+    ):
+        return
+    import multiprocessing
+
+    # one process, one thread: numpy's BLAS threads would spin on the other
+    # core (their number is read from the environment when numpy loads)
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            patch.setenv(name, "1")
+        # at the lowest priority: it takes the time the tests leave idle
+        pool = multiprocessing.get_context("spawn").Pool(1, initializer=os.nice, initargs=(19,))
+    session.config.stash[CROSS_VALIDATION] = (pool, pool.apply_async(leave_one_site_out, (1,)))
+
+
+def pytest_sessionfinish(session):
+    started = session.config.stash.get(CROSS_VALIDATION, None)
+    if started is not None:
+        started[0].terminate()
+
+
+@pytest.fixture(scope="session")
+def cv(request):
+    """The leave-one-site-out cross-validation, started when the tests were
+    collected (:func:`pytest_collection_finish`), or run here."""
+    started = request.config.stash.get(CROSS_VALIDATION, None)
+    return leave_one_site_out() if started is None else started[1].get()
 
 
 @pytest.fixture(scope="session")

@@ -28,22 +28,14 @@ from analysis.coding.learned import Coder, load_model
 from analysis.errors import ModelError
 from analysis.extract import extract
 from analysis.train import (
-    cross_validate,
     label_matrix,
     labels_of,
     new_coder,
-    read_sites,
-    read_training,
     site_of,
     train,
 )
-from tests.conftest import SHARED, make_documents
+from tests.conftest import ANNOTATION, make_documents, read_coded_articles
 
-ANNOTATION = SHARED / "annotation"
-TRAINING_DATA = [
-    (ANNOTATION / "seeds.gold.jsonl", SHARED / "corpus" / "seeds"),
-    (ANNOTATION / "dev" / "gold.jsonl", ANNOTATION / "dev" / "corpus"),
-]
 needs_shared = pytest.mark.skipif(
     not (ANNOTATION / "dev" / "gold.jsonl").is_file(),
     reason="../shared/annotation is not beside this checkout",
@@ -62,16 +54,7 @@ def rules():
 
 @pytest.fixture(scope="module")
 def training(rules):
-    golds, corpora = zip(*TRAINING_DATA, strict=True)
-    return read_training(
-        list(golds), list(corpora), rules, read_sites([ANNOTATION / "dev" / "SOURCES.tsv"])
-    )
-
-
-@pytest.fixture(scope="module")
-def cv(training, rules):
-    """The leave-one-site-out cross-validation, run once for the module."""
-    return cross_validate(training, rules)
+    return read_coded_articles(rules)
 
 
 @needs_shared

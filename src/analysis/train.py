@@ -224,11 +224,12 @@ def new_coder(codebook: Codebook, **params: object) -> LearnedCoder:
 
 
 def out_of_fold(
-    coder: LearnedCoder, table: pd.DataFrame, y: np.ndarray
+    coder: LearnedCoder, table: pd.DataFrame, y: np.ndarray, workers: int = config.WORKERS
 ) -> tuple[np.ndarray, dict[str, LearnedCoder]]:
     """Out-of-fold probabilities of every sentence, each from the coder
     fitted on the other sites (``LeaveOneGroupOut``, as ``cross_val_predict``
-    gives them), and the fitted coder of each left-out site."""
+    gives them), and the fitted coder of each left-out site; the folds are
+    fitted in ``workers`` processes."""
     from joblib import Parallel, delayed
     from sklearn.base import clone
     from sklearn.model_selection import LeaveOneGroupOut
@@ -237,9 +238,9 @@ def out_of_fold(
     prob = np.zeros(y.shape)
     features = table[FEATURE_COLUMNS]
     splits = list(LeaveOneGroupOut().split(features, y, groups))
-    # the folds are fitted side by side (config.WORKERS processes); each fit
-    # is seeded, so the folds are the same however many run at once
-    folds = Parallel(n_jobs=config.WORKERS)(
+    # the folds are fitted side by side; each fit is seeded, so the folds
+    # are the same however many run at once
+    folds = Parallel(n_jobs=workers)(
         delayed(clone(coder).fit)(features.iloc[train_rows], y[train_rows])
         for train_rows, _ in splits
     )
@@ -298,9 +299,13 @@ def coding_of(items: list[tuple[str, str]], codebook: Codebook, source: str) -> 
 
 
 def cross_validate(
-    training: Training, codebook: Codebook, coder: LearnedCoder | None = None
+    training: Training,
+    codebook: Codebook,
+    coder: LearnedCoder | None = None,
+    workers: int = config.WORKERS,
 ) -> CrossValidation:
-    """Leave one site out at a time (see the module docstring)."""
+    """Leave one site out at a time (see the module docstring), the folds
+    fitted in ``workers`` processes."""
     table, labels = training.table, labels_of(codebook)
     if table["group"].nunique() < 2:
         raise TrainingError(
@@ -309,7 +314,7 @@ def cross_validate(
         )
     coder = coder if coder is not None else new_coder(codebook)
     y = label_matrix(table, labels)
-    prob, fitted = out_of_fold(coder, table, y)
+    prob, fitted = out_of_fold(coder, table, y, workers)
     threshold = choose_threshold(prob, y, coded_by_rules(table, labels))
     rows, preds, rules_preds = [], [], []
     rules = replace(codebook, model=None)
