@@ -7,8 +7,9 @@ kernel's scratch folder go; the page's title) and returns each one's
 ``(status, error)``. papermill executes, in batches that share a kernel
 (:func:`run_batch`: the namespace is emptied between two notebooks, the
 modules stay imported), nbconvert exports (:func:`export_html`); a notebook
-that fails fails its own page only, and ends its kernel. Nothing here imports pandas or the planning of reports, so a worker
-process starts in 0.7 s where it took 1.1 s.
+that fails fails its own page only, and ends its kernel. Nothing here
+imports pandas or the planning of reports, so a worker process starts in
+0.7 s where it took 1.1 s.
 """
 
 from __future__ import annotations
