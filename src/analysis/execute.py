@@ -39,7 +39,7 @@ class Task(NamedTuple):
     title: str
     executed: Path  # where the executed notebook is kept (the work folder)
     html: Path  # the page
-    scratch: Path  # the kernel's temporary files and settings, removed afterwards
+    scratch: Path  # temporary files and settings of a kernel it starts, removed at its end
 
 
 def run_notebook(task: Task, kernel: str) -> tuple[str, str]:
