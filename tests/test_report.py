@@ -273,6 +273,30 @@ def test_a_batch_shares_a_kernel_each_notebook_starting_afresh(tmp_path):
     assert not (tmp_path / "tmp").exists()  # the kernels' scratch folder, removed
 
 
+@pytest.mark.slow
+def test_a_kernel_that_cannot_be_reset_gives_way_to_a_new_one(tmp_path, monkeypatch):
+    """The next notebook is not failed for a kernel that died after the last."""
+    import nbformat
+    from jupyter_core.utils import run_sync
+
+    from analysis import execute
+
+    session = execute.start_session(config.KERNEL, tmp_path / "tmp", tmp_path)
+    try:
+        assert session.reset(tmp_path)
+        run_sync(session.manager.shutdown_kernel)(now=True)
+        assert not session.reset(tmp_path)  # at once, not after RESET_SECONDS
+    finally:
+        session.close()
+    monkeypatch.setattr(execute.Session, "reset", lambda self, cwd: False)
+    tasks = [_task(tmp_path, f"page{i}", "import os; print(os.getpid())") for i in range(2)]
+    assert execute.run_batch(tasks, config.KERNEL) == [("ok", "")] * 2
+    pids = [
+        nbformat.read(task.executed, as_version=4).cells[0].outputs[0]["text"] for task in tasks
+    ]
+    assert pids[0] != pids[1]
+
+
 def test_tasks_are_batched_evenly_in_order_at_least_one_per_process(monkeypatch):
     from analysis.execute import batches_of
 

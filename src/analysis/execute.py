@@ -56,18 +56,20 @@ def run_batch(tasks: list[Task], kernel: str) -> list[tuple[str, str]]:
     pandas, plotly and the package; here it is started once and, between
     two notebooks, its namespace is emptied as a new session's (IPython's
     ``reset``: variables, outputs, history and execution counts), while the
-    modules stay imported. A notebook that fails, or a kernel that dies,
-    ends that kernel: the next notebook has a new one."""
+    modules stay imported. A notebook that fails ends its kernel, and a
+    kernel that cannot be reset (it died since) is ended: the next notebook
+    has a new one."""
     results: list[tuple[str, str]] = []
     session: Session | None = None
     try:
         for task in tasks:
             task.executed.parent.mkdir(parents=True, exist_ok=True)
             try:
+                if session is not None and not session.reset(task.notebook.parent):
+                    session.close()  # the kernel died or hangs since the last notebook
+                    session = None
                 if session is None:
                     session = start_session(kernel, task.scratch, task.notebook.parent)
-                else:
-                    session.reset(task.notebook.parent)
                 execute(task, session)
                 export_html(task.executed, task.html, task.title)
             except Exception as exc:  # one failing report must not sink the batch
@@ -151,17 +153,22 @@ class Session(NamedTuple):
     client: Any  # its client, channels started
     scratch: contextlib.ExitStack  # the kernel's scratch folder, removed at close
 
-    def reset(self, cwd: Path) -> None:
+    def reset(self, cwd: Path) -> bool:
         """Empty the kernel's namespace as a new session's and move it to
-        ``cwd``; a ``RuntimeError`` if the kernel does not answer ok."""
+        ``cwd``: whether the kernel did (False if it died, did not answer
+        in ``RESET_SECONDS`` or failed)."""
         from jupyter_core.utils import run_sync
 
         code = f"get_ipython().reset(new_session=True); __import__('os').chdir({str(cwd)!r})"
-        reply = run_sync(self.client.execute_interactive)(
-            code, silent=True, store_history=False, timeout=RESET_SECONDS, output_hook=_ignore
-        )
-        if reply["content"]["status"] != "ok":
-            raise RuntimeError(f"the kernel could not be reset: {reply['content']}")
+        try:
+            if not run_sync(self.manager.is_alive)():
+                return False
+            reply = run_sync(self.client.execute_interactive)(
+                code, silent=True, store_history=False, timeout=RESET_SECONDS, output_hook=_ignore
+            )
+        except (TimeoutError, RuntimeError):
+            return False
+        return reply["content"]["status"] == "ok"
 
     def close(self) -> None:
         """End the kernel at once (and what it started, such as kaleido's
