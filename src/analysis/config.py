@@ -131,8 +131,9 @@ KERNEL = "python3"
 JOBS = 2
 # Notebooks run one after another in one kernel, its namespace emptied between
 # them (analysis.execute): starting a kernel and importing pandas, plotly and
-# the package is about a second of a page's two. A batch's last kernel ends
-# with it, so that one slow batch does not keep the others waiting long.
+# the package is about a second of a page's two. At most this many share one:
+# the processes' last batches end close together, a kernel's memory stays
+# bounded, and a worker that dies takes few pages with it.
 PAGES_PER_KERNEL = 10
 # Processes for the work that keeps a core busy: the folds of training, and
 # for the commands (`--workers`), coding a corpus of PARALLEL_DOCUMENTS files
