@@ -80,8 +80,8 @@ def run_batch(tasks: list[Task], kernel: str) -> list[tuple[str, str]]:
                 results.append(
                     ("failed", f"{type(exc).__name__}: {message[-1] if message else ''}")
                 )
-                continue
-            results.append(("ok", ""))
+            else:
+                results.append(("ok", ""))
     finally:
         if session is not None:
             session.close()

@@ -70,9 +70,9 @@ def sparing_collector() -> Iterator[None]:
     what was alive before was left out of them (:func:`gc.freeze`). Inside,
     that is frozen and the automatic passes wait until the block ends (one
     batch of documents): a cycle made inside is collected by the first pass
-    after it, or by an explicit :func:`gc.collect`. When something is frozen already (an enclosing
-    block, or the application's own :func:`gc.freeze`), the block leaves
-    the collector as it is."""
+    after it, or by an explicit :func:`gc.collect`. When something is
+    frozen already (an enclosing block, or the application's own
+    :func:`gc.freeze`), the block leaves the collector as it is."""
     if gc.get_freeze_count():
         yield
         return

@@ -5,9 +5,9 @@ beside the reports (``data/claims.parquet`` and ``.csv``, ``data/documents``
 and ``data/problems``), plans the overview notebook and one deep-dive
 notebook per (procedure, condition) pair with claims, has
 :mod:`analysis.execute` run each with papermill and export it to HTML
-without code cells, and writes ``index.html`` with the run's provenance. A notebook
-that fails is marked failed in the index with its error; the others still
-run.
+without code cells, and writes ``index.html`` with the run's provenance. A
+notebook that fails is marked failed in the index with its error; the
+others still run.
 
 Jobs table (the ``jobs`` of the returned :class:`ReportRun`), one row per
 report: ``name, notebook, title, procedure, condition, html, status, error,
