@@ -203,6 +203,20 @@ def test_reading_names_compiles_no_pattern(tmp_path, monkeypatch):
         load_labels(bad)
 
 
+def test_names_the_schema_lets_pass_but_cannot_be_read_are_a_named_error(tmp_path, monkeypatch):
+    """Where the schema and the names' reader disagree, the error still
+    names the file and what could not be read, never a bare KeyError."""
+    from analysis import codebook as module
+
+    monkeypatch.setattr(module, "schema_errors", lambda raw: [])
+    (tmp_path / "odd").mkdir()
+    odd = write(tmp_path / "odd", "version: '1'\ntypes: {}\nprocedures: {}\n")
+    with pytest.raises(
+        CodebookError, match=r"odd.*names cannot be read \(KeyError: 'conditions'\)"
+    ):
+        module.load_labels(odd)
+
+
 def test_reading_a_codebook_builds_no_automaton(tmp_path):
     """The cue automaton is built on first use, by coding, never by reading."""
     path = write(tmp_path, config.CODEBOOK.read_text(encoding="utf-8"))

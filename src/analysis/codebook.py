@@ -410,9 +410,12 @@ def _read_labels(path_text: str, data: bytes) -> Labels:
                 for c, cat in v["categories"].items()
             },
         )
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError) as exc:
         _read_raw(Path(path_text), data)  # raises, naming the entries
-        raise
+        # the schema let it pass: still the file and what could not be read
+        raise CodebookError(
+            f"{path_text}: its names cannot be read ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _read_raw(path: Path, data: bytes, check_shape: bool = True) -> Any:
