@@ -190,7 +190,7 @@ def _union(parts) -> set[str] | None:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scan:
     """What one scan of a text tells: where each cue may start (None: not
     known, run every cue), and which gated patterns may match (None: all)."""

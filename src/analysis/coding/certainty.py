@@ -17,6 +17,7 @@ fixed certainty (uncertainty claims are asserted) always has it. Otherwise:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -51,10 +52,19 @@ def any_trigger(triggers: tuple, kind: str, body: str, scan: Scan = UNKNOWN) -> 
     ``kind`` "hedge" or "negation") occurs in ``body``: as the search of
     their alternation (``any_hedge``, ``any_negation``) says, but each one
     searched only where the prefilter's scan lets it match."""
-    return scan.may(f"any_{kind}") and any(
-        scan.may(f"{kind}#{i}") and t.pattern.search(body) is not None
-        for i, t in enumerate(triggers)
+    every, each = gates(kind, len(triggers))
+    return scan.may(every) and any(
+        scan.may(name) and t.pattern.search(body) is not None
+        for name, t in zip(each, triggers, strict=True)
     )
+
+
+@functools.cache
+def gates(kind: str, n: int) -> tuple[str, tuple[str, ...]]:
+    """The names the prefilter gates ``n`` triggers of a ``kind`` by (the
+    codebook names them so): their alternation's, and each one's. Made
+    once, not for every sentence."""
+    return f"any_{kind}", tuple(f"{kind}#{i}" for i in range(n))
 
 
 @dataclass
@@ -82,12 +92,13 @@ def _matches(
 ) -> list[tuple[Trigger, re.Match[str]]]:
     """(trigger, match) of every match of ``triggers`` (``kind`` as for
     :func:`any_trigger`) in ``body``."""
-    if not scan.may(f"any_{kind}"):
+    every, each = gates(kind, len(triggers))
+    if not scan.may(every):
         return []
     return [
         (t, m)
-        for i, t in enumerate(triggers)
-        if scan.may(f"{kind}#{i}")
+        for name, t in zip(each, triggers, strict=True)
+        if scan.may(name)
         for m in t.pattern.finditer(body)
     ]
 

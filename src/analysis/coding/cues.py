@@ -24,6 +24,7 @@ Certainty and attribution are later components'.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from analysis.codebook import Codebook
@@ -120,8 +121,12 @@ def find_hits(
         if excluded is None:
             excluded = [
                 m.span()
-                for k, x in enumerate(category.exclude)
-                if scan.may(f"exclude:{category.id}#{k}")
+                for gate, x in zip(
+                    exclusion_gates(category.id, len(category.exclude)),
+                    category.exclude,
+                    strict=True,
+                )
+                if scan.may(gate)
                 for m in x.finditer(body)
             ]
             excluded_of[category.id] = excluded
@@ -162,9 +167,7 @@ def resolve_overlaps(hits: list[Hit], codebook: Codebook) -> list[Hit]:
         for h in hits
         if not any(o.category.type != h.category.type and inside(h, o) for o in hits)
     ]
-    general_of: dict[str, set[str]] = {}
-    for specific, general in codebook.prefer:
-        general_of.setdefault(general, set()).add(specific)
+    general_of = specifics_of(codebook.prefer)
     kept = [
         h
         for h in kept
@@ -177,6 +180,23 @@ def resolve_overlaps(hits: list[Hit], codebook: Codebook) -> list[Hit]:
     ]
     present = {h.category.id for h in kept if not h.weak}
     return [h for h in kept if not (h.weak and present & set(h.category.weak_yields_to))]
+
+
+@functools.cache
+def exclusion_gates(category_id: str, n: int) -> tuple[str, ...]:
+    """The names the prefilter gates a category's ``n`` exclusions by (the
+    codebook names them so), made once, not for every sentence."""
+    return tuple(f"exclude:{category_id}#{k}" for k in range(n))
+
+
+@functools.cache
+def specifics_of(prefer: tuple[tuple[str, str], ...]) -> dict[str, frozenset[str]]:
+    """General category id -> the more specific ones it gives way to (the
+    codebook's ``prefer`` pairs)."""
+    out: dict[str, set[str]] = {}
+    for specific, general in prefer:
+        out.setdefault(general, set()).add(specific)
+    return {general: frozenset(specifics) for general, specifics in out.items()}
 
 
 def irrealis(hit: Hit, body: str, cuts: list[int], codebook: Codebook) -> str:

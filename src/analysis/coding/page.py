@@ -34,7 +34,7 @@ TITLE_LINES = 3
 PARAGRAPH_WORDS = 12
 
 
-@dataclass
+@dataclass(slots=True)
 class Mention:
     """A procedure or condition named in a sentence body."""
 
@@ -44,7 +44,7 @@ class Mention:
     flag: bool = False  # comparator (procedures) or population (conditions)
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     """One cue match inside a sentence body."""
 
@@ -59,7 +59,7 @@ class Hit:
     why: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Claim:
     """One claim of a sentence: a category, the cues behind it (none for a
     claim the learned coder made alone), its certainty and attribution, and
