@@ -13,9 +13,10 @@ out into a temporary git worktree, generates ``--docs`` documents
 coding them (:func:`analysis.extract.code_documents` in batches, the codebook
 and model loaded and one document coded before counting starts, so imports,
 loading and first-use caches are left out), with ``PYTHONHASHSEED=0`` (set
-iteration order changes what is done), both sides' packages at paths of one
-length (the work tree's ``src`` and ``data`` are copied beside the base's). Prints both
-counts and their ratio: the same code counts within 0.05% of itself.
+iteration order changes what is done), both sides' packages at paths of
+one length (the work tree's ``src`` and ``data`` are copied beside the
+base's). Prints both counts and their ratio: the same code counts within
+0.05% of itself.
 
 Instructions are not seconds: a regular expression's or numpy's inner loop
 runs more instructions a cycle than Python's interpreter. Use it to tell
