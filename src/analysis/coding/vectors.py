@@ -119,7 +119,11 @@ class Words:
         lists = [WORD_RUN.findall(text.lower()) for text in texts]
         lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
         unknown = repeat(len(self.tokens))
-        ids = np.array(list(map(self.tokens.get, chain.from_iterable(lists), unknown)), np.int64)
+        ids = np.fromiter(
+            map(self.tokens.get, chain.from_iterable(lists), unknown),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
         rows = np.repeat(np.arange(len(lists)), lengths)
         columns = [self.unigram[ids]]
         row_parts = [rows]
@@ -183,7 +187,7 @@ class Chars:
             (len(index), len(self.vocabulary_)),
         )
         texts_by_word = _rows_of(
-            np.array(tokens, dtype=np.int64),
+            np.fromiter(tokens, dtype=np.int64, count=len(tokens)),
             np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)),
             (len(lists), len(index)),
         )
