@@ -94,6 +94,7 @@ NUMBER_ABBREVIATIONS = frozenset(["no", "nos"])
 NUMBER_NEXT = re.compile(r"\s+[#\d]")
 PROSE_MIN_WORDS = 10  # a line this long after a reference list is article text again
 LOOK_BACK = 64  # characters read back from an end mark for the word it ends
+WORD_BEFORE_END = re.compile(r"([\w.]+)[.!?…]+[\"'”’)\]]*$")  # the word an end mark ends
 
 
 def split_line(line: str) -> list[tuple[int, int]]:
@@ -103,16 +104,17 @@ def split_line(line: str) -> list[tuple[int, int]]:
         end = match.end()
         # the word before the end mark: a bounded look back keeps a long
         # line with many unsplit end marks linear
-        word = re.search(r"([\w.]+)[.!?…]+[\"'”’)\]]*$", line[max(start, end - LOOK_BACK) : end])
+        word = WORD_BEFORE_END.search(line[max(start, end - LOOK_BACK) : end])
         token = word.group(1).lower().rstrip(".") if word else ""
         if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
             continue
         if token in NUMBER_ABBREVIATIONS and NUMBER_NEXT.match(line, end):
             continue
-        if not NEXT_STARTS_SENTENCE.match(line, end):
+        following = NEXT_STARTS_SENTENCE.match(line, end)
+        if not following:
             continue
         spans.append((start, end))
-        start = NEXT_STARTS_SENTENCE.match(line, end).start() + 1
+        start = following.start() + 1
         while start < len(line) and line[start].isspace():
             start += 1
     if line[start:].strip():

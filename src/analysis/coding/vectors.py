@@ -27,8 +27,9 @@ articles.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from itertools import chain, repeat
+from itertools import chain, count, repeat
 from typing import Any
 
 import numpy as np
@@ -177,8 +178,8 @@ class Chars:
         times (those words x n-grams), scipy's sparse product in place of
         one key per n-gram of every word of every text, sorted."""
         lists = [text.lower().split() for text in texts]
-        index: dict[str, int] = {}
-        tokens = [index.setdefault(w, len(index)) for words in lists for w in words]
+        index: dict[str, int] = defaultdict(count().__next__)  # a new word: the next id
+        tokens = [index[w] for words in lists for w in words]
         memory, analyse = self.memory, self._columns
         per_word = [memory[w] if w in memory else analyse(w) for w in index]
         words = _rows_of(
