@@ -91,9 +91,8 @@ def run_batch(tasks: list[Task], kernel: str) -> list[tuple[str, str]]:
 def execute(task: Task, session: Session) -> None:
     """papermill's run of the task's notebook in the session's kernel."""
     import papermill as pm
-    from papermill.engines import papermill_engines
 
-    papermill_engines.register(ENGINE, _session_engine())
+    _register_session_engine()
     pm.execute_notebook(
         str(task.notebook),
         str(task.executed),
@@ -115,13 +114,14 @@ ENGINE = "claimscope-session"  # papermill's engine that runs in a Session's ker
 
 
 @functools.cache
-def _session_engine() -> type:
-    """papermill's nbclient engine, executing in a :class:`Session`'s
-    kernel with the session's client: nbclient would connect a client of
-    its own for each notebook, and two clients of one kernel session share
-    an identity, so the kernel's replies go to the newest only."""
+def _register_session_engine() -> None:
+    """Register, once a process, papermill's nbclient engine executing in a
+    :class:`Session`'s kernel with the session's client: nbclient would
+    connect a client of its own for each notebook, and two clients of one
+    kernel session share an identity, so the kernel's replies go to the
+    newest only."""
     from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine
+    from papermill.engines import NBClientEngine, papermill_engines
 
     class SessionEngine(NBClientEngine):
         @classmethod
@@ -142,7 +142,7 @@ def _session_engine() -> type:
             client.kc = session.client
             return client.execute()
 
-    return SessionEngine
+    papermill_engines.register(ENGINE, SessionEngine)
 
 
 class Session(NamedTuple):
